@@ -1,0 +1,129 @@
+"""The ``seatcast`` command line.
+
+Each subcommand lives in its own module in this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``func`` to the function that runs it. ``main`` builds the parser,
+sets up logging, runs the chosen command and maps errors to exit codes:
+
+* 0 on success;
+* 2 for a usage, config, data or model mistake (:class:`seatcast.errors.UsageError`);
+* 1 for any other failure;
+* 130 after Ctrl-C (SIGINT) or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from seatcast import __version__
+from seatcast.errors import SeatcastError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("seatcast")
+
+# Subcommand modules, in the order `seatcast --help` lists them.
+COMMAND_MODULES = (
+    "train",
+    "predict",
+    "evaluate",
+    "preprocess",
+    "seats",
+    "backtest",
+    "tune",
+    "explain",
+    "deploy",
+)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors end with one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"seatcast: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every subcommand registered."""
+    parser = _ArgumentParser(
+        prog="seatcast",
+        description=(
+            "Forecast election seat counts from tweets: clean and tokenize tweets in parallel, "
+            "classify their sentiment with TF-IDF and a linear SVM, score each party and "
+            "convert the scores into seats."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"seatcast {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more detail (repeat for debug)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="log warnings and errors only"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+    )
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"seatcast.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.INFO
+    if quiet:
+        level = logging.WARNING
+    elif verbose:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("seatcast")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    # SIGTERM takes the same clean-up path as Ctrl-C: pools are stopped and temporary files
+    # removed by the `finally` blocks that KeyboardInterrupt unwinds through.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``seatcast`` command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    _configure_logging(args.verbose, args.quiet)
+    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        result = args.func(args)
+    except SeatcastError as error:
+        logger.error("%s: %s", type(error).__name__, error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        logger.error("Interrupted: stopped the run; no partial output was kept.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of standard output went away (for example `| head`); nothing to report.
+        sys.stderr.close()
+        return EXIT_FAILURE
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+    return EXIT_OK if result is None else int(result)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

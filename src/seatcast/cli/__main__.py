@@ -1,0 +1,7 @@
+"""Allow ``python -m seatcast.cli``."""
+
+import sys
+
+from seatcast.cli import main
+
+sys.exit(main())
