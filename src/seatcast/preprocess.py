@@ -1,0 +1,663 @@
+"""Tokenize and clean tweets.
+
+Everything here is a pure function of its arguments: no I/O, no pools and no module state that
+changes after import, so ``clean_chunk`` can run in any worker process.
+
+``tokenize`` splits a tweet into the tokens that NLTK's ``TweetTokenizer`` (NLTK 3.10) would
+return, with a few deliberate differences listed in ``docs/tokenizer.md``. It is one compiled
+``findall`` regex, built from the ordered tuple ``TOKEN_PATTERNS``.
+
+``clean`` tokenizes and then normalises each token according to a ``CleanOptions``: case,
+lengthening, URLs, mentions, hashtags, marker tokens and the removal of label emoticons.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from seatcast.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "LABEL_EMOTICONS",
+    "NEGATIVE_EMOTICONS",
+    "POSITIVE_EMOTICONS",
+    "CleanOptions",
+    "clean",
+    "clean_chunk",
+    "is_retweet",
+    "normalize_for_match",
+    "tokenize",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Character classes
+# --------------------------------------------------------------------------------------------
+
+
+def _class_body(predicate, ranges: Iterable[range]) -> str:
+    """Build the body of a regex character class from the code points where ``predicate`` holds.
+
+    Code points are written as ``\\uXXXX`` / ``\\UXXXXXXXX`` escapes so the class survives
+    verbose mode and never contains a raw ``]``, ``-`` or ``\\``.
+    """
+    parts: list[str] = []
+    start = previous = -2
+    for code_point in (cp for block in ranges for cp in block):
+        if not predicate(chr(code_point)):
+            continue
+        if code_point != previous + 1:
+            if start >= 0:
+                parts.append(_class_range(start, previous))
+            start = code_point
+        previous = code_point
+    if start >= 0:
+        parts.append(_class_range(start, previous))
+    return "".join(parts)
+
+
+def _class_range(first: int, last: int) -> str:
+    def escape(code_point: int) -> str:
+        return f"\\u{code_point:04x}" if code_point <= 0xFFFF else f"\\U{code_point:08x}"
+
+    return escape(first) if first == last else f"{escape(first)}-{escape(last)}"
+
+
+# Planes 0-3 hold every assigned letter and mark except the variation selectors supplement
+# in plane 14; scanning only these keeps the import-time cost near 30 ms.
+_SCANNED_CODE_POINTS = (range(0x0000, 0x32400), range(0xE0000, 0xE0200))
+
+# Python's ``\w`` has no combining marks, so Devanagari vowel signs, accents written as
+# combining characters and U+FE0F would split words that NLTK (built on the ``regex``
+# module, whose ``\w`` includes marks) keeps whole.
+_MARKS = _class_body(lambda c: unicodedata.category(c)[0] == "M", _SCANNED_CODE_POINTS)
+_LETTERS = _class_body(str.isalpha, _SCANNED_CODE_POINTS)
+
+# A word character: Python's \w plus marks and the zero-width (non-)joiners used inside
+# Indic words. A letter is the same without digits and underscore.
+WORD_CHAR = rf"[\w{_MARKS}\u200c\u200d]"
+LETTER = rf"[{_LETTERS}{_MARKS}\u200c\u200d]"
+
+# Emoji modifiers that belong to the character before them: text/emoji variation selectors,
+# the keycap mark and the five skin tones.
+EMOJI_MODIFIER = r"[\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF]"
+
+
+# --------------------------------------------------------------------------------------------
+# Token patterns (verbose mode; a literal space or # must be escaped)
+# --------------------------------------------------------------------------------------------
+
+# Performance shortcut, not a token kind of its own: a run of letters that no later pattern
+# could extend. The lookahead lists every character that lets a later pattern take more than
+# the letter run (URL dots and colons, apostrophes and hyphens inside words, e-mail @ and +,
+# emoticon eyes and noses after d/p, joiners and emoji modifiers). A run followed by any of
+# them falls through to the full patterns below, so the result is the same either way.
+FAST_WORD = rf"""
+    {LETTER}++
+    (?! [\w'’\-@.:;=/*+\u200c\u200d] | {EMOJI_MODIFIER} )
+"""
+
+# Characters that may sit inside a URL but never end one: a URL followed by a full stop or a
+# closing quote keeps the stop or quote out. "…" is here because Twitter cuts long retweets
+# with it, right after a truncated link.
+_URL_TAIL_PUNCT = r"""`!;:'".,?«»“”‘’…"""
+
+URL = rf"""
+    (?i:
+        (?:
+            (?: https? | ftp ) : (?: /{{1,3}} | [a-z0-9%] )    # scheme, then slashes or host
+          | www\d{{0,3}} \.                                   # www. and www2.
+          | (?: [a-z0-9\-]{{1,63}}+ \. ){{1,10}}+ [a-z]{{2,13}} /   # host.tld/ with a path
+        )
+        (?:                                   # the rest, ending on a character that can end it:
+            [{_URL_TAIL_PUNCT}]*+             #   punctuation that cannot end a URL,
+            (?:
+                [^\s()<>{{}}\[\]{_URL_TAIL_PUNCT}]++   #   then a run that can,
+              | \( (?: [^\s()]{{0,255}}+ | \( [^\s()]{{0,255}}+ \) )*+ \)  #   or (...) nested once
+            )
+        )++
+      |
+        # A bare domain needs a common top-level domain, so "end.Next" and "it.thanks" (a missing
+        # space after a full stop) stay words.
+        (?<! @ )
+        (?: [a-z0-9] [a-z0-9\-]{{0,62}}+ \. ){{1,10}}+
+        (?: com | org | net | edu | gov | info | biz | io | co | uk | us | ca | au | in | pk
+          | de | fr | es | it | nl | ru | jp | cn | br | tv | me | ly | gl | news | app )
+        \b /? (?! @ )
+    )
+"""
+
+# North American style numbers such as 555-123-4567 or +1 (800) 555 1234. The digit
+# boundaries keep the pattern from cutting 11 digits out of a longer run of digits.
+PHONE = r"""
+    (?<! \d )
+    (?: \+? [01] [\ *\-.)]{0,3}+ )?        # optional country code 0 or 1
+    (?: \(? \d{3} [\ *\-.)]{0,3}+ )?       # optional area code, maybe in brackets
+    \d{3} [\ *\-.)]{0,3}+ \d{4}            # exchange and line number
+    (?! \d )
+"""
+
+# Numbers with separators: 3.5, 1,000,000, 2015-08-07, 10:30, 1/2. Placed before emoticons
+# so the "8:" in "8:30" is not read as eyes and a mouth.
+NUMBER = r"""
+    [+\-]? \d++ (?: [,/.:\-] \d++ )++ [+\-]?
+"""
+
+# Placed before emoticons so that "@8tracks" is a handle and not the emoticon "@8".
+MENTION = rf"""
+    @ {WORD_CHAR}++
+"""
+
+EMOTICON = r"""
+    (?i:
+        [<>]? [:;=8] [\-o*'´^]? [)\](\[dp/:}{@|\\]      # eyes, nose, mouth: :-) ;P =D >:( :'(
+      | [)\](\[dp/:}{@|\\] [\-o*'´^]? [:;=8] [<>]?      # the same facing left: (-: D: ):
+      | </?3                                           # heart and broken heart
+      | \^ [_\-.]? \^                                  # ^^ ^_^ ^-^ ^.^
+      | - _+ - | > _+ <                                # -_- >_<
+    )
+"""
+
+# Angle-bracket tags such as "<url>" stay whole, so cleaned text can be tokenized again.
+HTML_TAG = r"""
+    < [^>\s]++ >
+"""
+
+ARROW = r"""
+    -++ > | < -++
+"""
+
+# A hashtag needs at least two word characters, so "#1" stays "#", "1" as in NLTK.
+HASHTAG = rf"""
+    \#++ {WORD_CHAR} (?: ['’\-]*+ {WORD_CHAR}++ )++
+"""
+
+EMAIL = r"""
+    [\w.+\-]{1,64}+ @ [\w\-]{1,63}+ (?: \. [\w\-]{1,63}+ )++
+"""
+
+# One emoji with its modifiers, or several joined by U+200D (ZWJ), such as 🤷‍♀️ or 👨‍👩‍👧.
+EMOJI_SEQUENCE = rf"""
+    \S (?:
+        {EMOJI_MODIFIER}++ (?: \u200d \S {EMOJI_MODIFIER}*+ )*+
+      | (?: \u200d \S {EMOJI_MODIFIER}*+ )++
+    )
+"""
+
+# Pairs of regional indicators (🇮🇳) and tag sequences (the flags of England, Scotland, Wales).
+FLAG = r"""
+    [\U0001F1E6-\U0001F1FF]{2}
+  | \U0001F3F4 [\U000E0020-\U000E007E]++ \U000E007F
+"""
+
+# Words with inner apostrophes, hyphens or underscores: don't, I'm, rock-n-roll, don’t.
+# At least three characters, beginning and ending with a letter.
+WORD_WITH_INNER = rf"""
+    {LETTER} (?: {LETTER} | ['’\-_] )+ {LETTER}
+"""
+
+PLAIN_WORD = rf"""
+    {WORD_CHAR}++
+"""
+
+# "..." and ". . ." as one token, not crossing a line break.
+ELLIPSIS = r"""
+    \. (?: [^\S\r\n]*+ \. )++
+"""
+
+OTHER = r"""
+    \S
+"""
+
+# Order matters because alternation takes the first pattern that matches at a position, not
+# the longest: URLs come before everything that would split them at ":" or "/", phone
+# numbers and numbers before emoticons (8:30) and words, mentions before emoticons (@8),
+# emoticons before tags and arrows (<3, <-), and each word pattern before the looser one
+# after it. FAST_WORD goes first only because it cannot change the result (see its comment).
+TOKEN_PATTERNS = (
+    FAST_WORD,
+    URL,
+    PHONE,
+    NUMBER,
+    MENTION,
+    EMOTICON,
+    HTML_TAG,
+    ARROW,
+    HASHTAG,
+    EMAIL,
+    EMOJI_SEQUENCE,
+    FLAG,
+    WORD_WITH_INNER,
+    PLAIN_WORD,
+    ELLIPSIS,
+    OTHER,
+)
+
+# The leading \s*+ skips whitespace inside the match, which is much faster than letting
+# findall try every pattern at every space. The single group makes findall return only the
+# token. Callers strip trailing whitespace first; otherwise each trailing space would start
+# a failed match that rescans to the end (quadratic on long blank tails).
+TOKEN_RE = re.compile(
+    r"\s*+(" + "|".join(f"(?:{pattern})" for pattern in TOKEN_PATTERNS) + ")",
+    re.VERBOSE,
+)
+
+URL_RE = re.compile(URL, re.VERBOSE)
+EMOTICON_RE = re.compile(EMOTICON, re.VERBOSE)
+
+# NLTK's TweetTokenizer cuts every run of four or more identical characters that are not
+# letters or digits to three before it tokenizes ("!!!!!" -> "!!!"). Whitespace is left
+# alone here because its length never changes a token.
+REPEATED_SYMBOL_RE = re.compile(r"([^\w\s]|_)\1{3,}")
+
+# Runs of four or more of one letter, the lengthening that reduce_len cuts to three.
+REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{3,}")
+
+# HTML character references with their semicolon. Named references without one ("&amp",
+# "&not") are left alone, because in tweets "&not" is more likely text than an entity.
+ENTITY_RE = re.compile(r"&(?:\#[0-9]{1,8}|\#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+# A @handle as Twitter writes it: not preceded by a word character, so e-mail addresses keep
+# their local part.
+HANDLE_RE = re.compile(r"(?<![\w@])@\w+")
+
+WHITESPACE_RE = re.compile(r"\s+")
+
+# A retweet starts with "RT @handle", possibly after quotes or spaces ("\"RT @x: ...").
+RETWEET_RE = re.compile(r"""[\s"'“”‘’]*RT\s*:?\s*@\w""", re.IGNORECASE)
+
+# Checks used only for tokens that look special, so the common token costs one dict lookup.
+MENTION_TOKEN_RE = re.compile(rf"@{WORD_CHAR}+")
+ALLCAPS_CANDIDATE_RE = re.compile(r"[^\W\d_a-z]{2}")
+
+
+# --------------------------------------------------------------------------------------------
+# Emoticons used to label NLTK twitter_samples
+# --------------------------------------------------------------------------------------------
+
+# The positive and negative halves of NLTK's twitter_samples were collected by searching for
+# happy and sad emoticons. These sets hold the emoticons found in those tweets (every
+# negative tweet and all but a handful of positive ones contain at least one), so removing
+# them keeps a model from learning the label from the search term. ": )" and ": (" are two
+# tokens; clean removes such pairs as a unit.
+POSITIVE_EMOTICONS: frozenset[str] = frozenset(
+    {
+        ":)",
+        ":-)",
+        ": )",
+        ":]",
+        "=)",
+        "=]",
+        ":D",
+        ":-D",
+        "=D",
+        ":d",
+        ":p",
+        ":P",
+        ":-p",
+        ":-P",
+        ";)",
+        ";-)",
+        ";D",
+        ";p",
+        ";P",
+        ">:)",
+        ">:D",
+        ":')",
+        "(:",
+        "(-:",
+        "(=",
+    }
+)
+NEGATIVE_EMOTICONS: frozenset[str] = frozenset(
+    {
+        ":(",
+        ":-(",
+        ": (",
+        ":[",
+        "=(",
+        ">:(",
+        ">:-(",
+        ":'(",
+        ":´(",
+        ";(",
+        "):",
+        ")-:",
+        "D:",
+    }
+)
+LABEL_EMOTICONS: frozenset[str] = POSITIVE_EMOTICONS | NEGATIVE_EMOTICONS
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------------
+
+_ALLOWED_VALUES = {
+    "urls": ("token", "remove", "keep"),
+    "mentions": ("token", "remove", "keep"),
+    "hashtags": ("keep", "strip", "remove"),
+}
+_BOOLEAN_FIELDS = ("lowercase", "reduce_len", "mark_elongation", "mark_allcaps")
+
+URL_TOKEN = "<url>"
+MENTION_TOKEN = "@user"
+ELONGATION_TOKEN = "<elong>"
+ALLCAPS_TOKEN = "<allcaps>"
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """Settings for ``clean``.
+
+    Parameters
+    ----------
+    lowercase : bool, default=True
+        Lower-case every token. Emoticons are lower-cased too, so ":D" and ":d" become the
+        same token ":d"; marker tokens such as "<url>" are already lower case.
+    reduce_len : bool, default=True
+        Cut runs of four or more of one letter inside a word to three ("sooooo" -> "sooo").
+        Digits, URLs, mentions and hashtags are never cut.
+    urls : {"token", "remove", "keep"}, default="token"
+        Replace each URL with "<url>", drop it, or keep it.
+    mentions : {"token", "remove", "keep"}, default="token"
+        Replace each @handle with "@user", drop it, or keep it.
+    hashtags : {"keep", "strip", "remove"}, default="keep"
+        Keep "#win", strip the sign to "win", or drop the hashtag.
+    mark_elongation : bool, default=True
+        Emit "<elong>" after a word whose letter run was four or more long. Applies whether
+        or not ``reduce_len`` cuts the run.
+    mark_allcaps : bool, default=True
+        Emit "<allcaps>" after a word with at least two letters, all of them capitals.
+    strip_emoticons : frozenset of str, default=frozenset()
+        Emoticons to drop from the output, compared before lower-casing. Pass
+        ``LABEL_EMOTICONS`` when training on data labelled by emoticon. An entry with a
+        space, such as ": )", removes that pair of adjacent tokens.
+
+    Raises
+    ------
+    ConfigError
+        If a value is outside the allowed set or has the wrong type.
+    """
+
+    lowercase: bool = True
+    reduce_len: bool = True
+    urls: str = "token"
+    mentions: str = "token"
+    hashtags: str = "keep"
+    mark_elongation: bool = True
+    mark_allcaps: bool = True
+    strip_emoticons: frozenset[str] = frozenset()
+    # Derived in __post_init__: single-token and two-token emoticons to drop.
+    _strip_single: frozenset[str] = field(init=False, repr=False, compare=False)
+    _strip_pairs: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in _BOOLEAN_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ConfigError(f"`preprocess.{name}` must be true or false; got {value!r}")
+        for name, allowed in _ALLOWED_VALUES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                choices = ", ".join(repr(choice) for choice in allowed)
+                raise ConfigError(f"`preprocess.{name}` must be one of {choices}; got {value!r}")
+
+        emoticons = self.strip_emoticons
+        if isinstance(emoticons, str) or not isinstance(emoticons, Iterable):
+            raise ConfigError(
+                "`preprocess.strip_emoticons` must be a set of emoticon strings such as "
+                f"[':)', ':('], not a single string; got {emoticons!r}"
+            )
+        emoticons = frozenset(emoticons)
+        bad = sorted(
+            repr(item) for item in emoticons if not isinstance(item, str) or not item.strip()
+        )
+        if bad:
+            raise ConfigError(
+                "`preprocess.strip_emoticons` must contain only non-empty strings; "
+                f"got {', '.join(bad)}"
+            )
+        single = frozenset(item for item in emoticons if len(item.split()) == 1)
+        pairs = frozenset(tuple(item.split()) for item in emoticons if len(item.split()) == 2)
+        longer = sorted(repr(item) for item in emoticons if len(item.split()) > 2)
+        if longer:
+            raise ConfigError(
+                "`preprocess.strip_emoticons` entries must be one token or two tokens "
+                f"separated by a space; got {', '.join(longer)}"
+            )
+        object.__setattr__(self, "strip_emoticons", emoticons)
+        object.__setattr__(self, "_strip_single", single)
+        object.__setattr__(self, "_strip_pairs", pairs)
+
+
+DEFAULT_OPTIONS = CleanOptions()
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizing
+# --------------------------------------------------------------------------------------------
+
+
+def _replace_entity(match: re.Match[str]) -> str:
+    return html.unescape(match.group())
+
+
+def _prepare(text: str) -> str:
+    """Unescape HTML entities, cut symbol runs to three and strip trailing whitespace."""
+    if "&" in text:
+        text = ENTITY_RE.sub(_replace_entity, text)
+    text = REPEATED_SYMBOL_RE.sub(r"\1\1\1", text)
+    return text.rstrip()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a tweet into tokens, keeping case.
+
+    Parameters
+    ----------
+    text : str
+        One tweet. HTML entities such as ``&amp;`` are unescaped first.
+
+    Returns
+    -------
+    list of str
+        Tokens in order: URLs, @handles, #hashtags, emoticons, emoji sequences, contractions
+        and words, numbers and single symbols.
+
+    Notes
+    -----
+    Matches NLTK's ``TweetTokenizer().tokenize`` except for the differences listed in
+    ``docs/tokenizer.md``. Like NLTK, it cuts runs of four or more identical symbols to three.
+    """
+    return TOKEN_RE.findall(_prepare(text))
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning
+# --------------------------------------------------------------------------------------------
+
+# Second character of the emoticons that begin with "@" (mouth first, such as "@:"), which
+# are not handles.
+_AT_EMOTICON_SECOND = frozenset("-*'´^:;=")
+
+
+def _is_url(token: str) -> bool:
+    return ("." in token or ":" in token) and URL_RE.fullmatch(token) is not None
+
+
+def _is_allcaps_word(token: str) -> bool:
+    return (
+        token.isupper()
+        and token[0].isalnum()
+        and sum(map(str.isalpha, token)) >= 2
+        and EMOTICON_RE.fullmatch(token) is None
+    )
+
+
+def _normalise(
+    tokens: list[str], options: CleanOptions, check_caps: bool, check_runs: bool
+) -> list[str]:
+    """Apply ``options`` to the tokens of one tweet."""
+    lowercase = options.lowercase
+    strip_single = options._strip_single
+    output: list[str] = []
+    append = output.append
+
+    for token in tokens:
+        if token in strip_single:
+            continue
+        first = token[0]
+
+        if first == "@" and len(token) > 1 and token[1] not in _AT_EMOTICON_SECOND:
+            if options.mentions == "token":
+                append(MENTION_TOKEN)
+            elif options.mentions == "keep":
+                append(token.lower() if lowercase else token)
+            continue
+
+        if first == "#" and len(token) > 1:
+            if options.hashtags == "remove":
+                continue
+            if options.hashtags == "strip":
+                token = token.lstrip("#")
+            append(token.lower() if lowercase else token)
+            continue
+
+        if _is_url(token):
+            if options.urls == "token":
+                append(URL_TOKEN)
+            elif options.urls == "keep":
+                append(token.lower() if lowercase else token)
+            continue
+
+        elongated = check_runs and first.isalpha() and REPEATED_LETTER_RE.search(token) is not None
+        allcaps = check_caps and options.mark_allcaps and _is_allcaps_word(token)
+        if elongated and options.reduce_len:
+            token = REPEATED_LETTER_RE.sub(r"\1\1\1", token)
+        append(token.lower() if lowercase else token)
+        if allcaps:
+            append(ALLCAPS_TOKEN)
+        if elongated and options.mark_elongation:
+            append(ELONGATION_TOKEN)
+
+    return output
+
+
+def _remove_pairs(tokens: list[str], pairs: frozenset[tuple[str, str]]) -> list[str]:
+    """Drop adjacent token pairs listed in ``pairs``, such as (":", ")") for ": )"."""
+    output: list[str] = []
+    index = 0
+    while index < len(tokens):
+        if index + 1 < len(tokens) and (tokens[index], tokens[index + 1]) in pairs:
+            index += 2
+            continue
+        output.append(tokens[index])
+        index += 1
+    return output
+
+
+def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
+    """Tokenize a tweet and normalise its tokens.
+
+    Parameters
+    ----------
+    text : str
+        One tweet, any string (lone surrogates, NUL and control characters are kept as
+        tokens or skipped as whitespace, never rejected).
+    options : CleanOptions, default=DEFAULT_OPTIONS
+        What to do with case, lengthening, URLs, mentions, hashtags and emoticons.
+
+    Returns
+    -------
+    list of str
+        The cleaned tokens; empty when nothing is left.
+
+    Notes
+    -----
+    Steps, in order: unescape HTML entities, write curly apostrophes as ``'``, cut runs of
+    four or more identical symbols to three, tokenize, drop ``strip_emoticons``, then per
+    token replace or drop URLs and mentions, handle hashtags, cut letter runs, lower-case and
+    append ``<allcaps>`` and ``<elong>`` markers.
+    """
+    if "’" in text:
+        text = text.replace("’", "'")
+    prepared = _prepare(text)
+    tokens = TOKEN_RE.findall(prepared)
+    if options._strip_pairs:
+        tokens = _remove_pairs(tokens, options._strip_pairs)
+    check_caps = options.mark_allcaps and ALLCAPS_CANDIDATE_RE.search(prepared) is not None
+    check_runs = (options.reduce_len or options.mark_elongation) and (
+        REPEATED_LETTER_RE.search(prepared) is not None
+    )
+    return _normalise(tokens, options, check_caps, check_runs)
+
+
+def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -> list[list[str]]:
+    """Clean a chunk of tweets; the worker function for parallel runs.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Tweets in order.
+    options : CleanOptions, default=DEFAULT_OPTIONS
+        Passed to ``clean`` for every tweet.
+
+    Returns
+    -------
+    list of list of str
+        ``[clean(text, options) for text in texts]``, in the same order.
+    """
+    return [clean(text, options) for text in texts]
+
+
+# --------------------------------------------------------------------------------------------
+# Matching and retweets
+# --------------------------------------------------------------------------------------------
+
+_QUOTES = "\"'“”‘’"
+
+
+def normalize_for_match(text: str) -> str:
+    """Build the key used to find the same tweet in two data sets.
+
+    Parameters
+    ----------
+    text : str
+        One tweet.
+
+    Returns
+    -------
+    str
+        The tweet with HTML entities unescaped, URLs removed, @handles written "@user",
+        lower-cased, whitespace collapsed to single spaces, and surrounding quotes and spaces
+        trimmed.
+    """
+    if "&" in text:
+        text = ENTITY_RE.sub(_replace_entity, text)
+    text = URL_RE.sub(" ", text)
+    text = HANDLE_RE.sub(MENTION_TOKEN, text)
+    text = WHITESPACE_RE.sub(" ", text.lower())
+    return text.strip(" " + _QUOTES)
+
+
+def is_retweet(text: str) -> bool:
+    """Tell whether a tweet is an old-style retweet ("RT @handle: ...").
+
+    Parameters
+    ----------
+    text : str
+        One tweet.
+
+    Returns
+    -------
+    bool
+        True when the text starts with "RT" and a @handle, in any case, possibly after
+        quotes or spaces. "RT" elsewhere in the tweet does not count.
+    """
+    return RETWEET_RE.match(text) is not None
