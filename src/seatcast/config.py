@@ -303,8 +303,7 @@ class ElectionConfig(_Section):
         for source in self.corpus:
             if source.party is not None and source.party not in names:
                 raise ValueError(
-                    f"corpus party {source.party!r} must be one of the parties "
-                    f"({', '.join(names)})"
+                    f"corpus party {source.party!r} must be one of the parties ({', '.join(names)})"
                 )
         return self
 

@@ -36,10 +36,51 @@ __all__ = [
 
 # Words that open a negation scope (lower case, after cleaning).
 NEGATION_WORDS = frozenset(
-    """not no never none nobody nothing neither nor nowhere cannot without
-    don't doesn't didn't isn't aren't wasn't weren't won't wouldn't can't couldn't
-    shouldn't haven't hasn't hadn't ain't dont doesnt didnt isnt arent wasnt werent
-    wont wouldnt cant couldnt shouldnt havent hasnt hadnt aint""".split()
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "nowhere",
+        "cannot",
+        "without",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "won't",
+        "wouldn't",
+        "can't",
+        "couldn't",
+        "shouldn't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "ain't",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "cant",
+        "couldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+    ]
 )
 
 # A token that ends a negation scope: clause punctuation.

@@ -182,8 +182,13 @@ class Chunk:
 def detect_format(path: Path) -> str:
     """Return the format implied by a file name, or raise :class:`ConfigError`."""
     name = path.name.lower().removesuffix(".gz")
-    for suffix, name_format in ((".csv", "csv"), (".tsv", "tsv"), (".jsonl", "jsonl"),
-                                (".json", "jsonl"), (".ndjson", "jsonl")):
+    for suffix, name_format in (
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".jsonl", "jsonl"),
+        (".json", "jsonl"),
+        (".ndjson", "jsonl"),
+    ):
         if name.endswith(suffix):
             return name_format
     raise ConfigError(
@@ -239,9 +244,7 @@ def _open_text(path: Path, spec: SourceSpec, limits: LimitSettings, newline: str
 # Raw records: (line, mapping of column to value) or a rejection
 
 
-def _read_lines(
-    stream: IO[str], limits: LimitSettings
-) -> Iterator[tuple[int, str | None, str]]:
+def _read_lines(stream: IO[str], limits: LimitSettings) -> Iterator[tuple[int, str | None, str]]:
     """Yield ``(line_number, text_or_None, raw)`` for each line; ``None`` marks a line that is
     too long, of which only the start is kept in ``raw``."""
     number = 0
@@ -310,7 +313,10 @@ def _records_fields(stream, source, limits, ledger, columns):
             parts.pop()
         if len(parts) != expected:
             ledger.reject(
-                source, number, f"{REASON_FIELD_COUNT} (expected {expected}, got {len(parts)})", line
+                source,
+                number,
+                f"{REASON_FIELD_COUNT} (expected {expected}, got {len(parts)})",
+                line,
             )
             continue
         yield number, dict(zip(columns, parts, strict=True))

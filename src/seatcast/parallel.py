@@ -68,10 +68,13 @@ def resolve_jobs(jobs: int) -> int:
     return jobs
 
 
-def _ignore_sigint() -> None:
+def _init_worker() -> None:
     # Ctrl-C reaches every process in the terminal's process group. Workers ignore it and the
     # parent stops them, so the user sees one message instead of a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the parent's SIGTERM handler; restore the default so that the
+    # parent's terminate() ends it quietly.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _describe_failure(label: str, error: BaseException) -> str:
@@ -104,7 +107,7 @@ def _stop_pool(executor: ProcessPoolExecutor) -> None:
 
 def _process_map(function, items, extra, jobs, max_pending):
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_sigint)
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
     pending: deque[tuple[str, Future]] = deque()
     try:
         iterator = iter(items)
@@ -142,8 +145,7 @@ def _dask_map(function, items, extra, jobs, max_pending, scheduler):
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError(
-            "backend 'dask' needs dask.distributed; install it with "
-            "`pip install 'seatcast[dask]'`."
+            "backend 'dask' needs dask.distributed; install it with `pip install 'seatcast[dask]'`."
         ) from None
     cluster = None
     if scheduler:

@@ -33,9 +33,6 @@ COMMAND_MODULES = (
     "evaluate",
     "preprocess",
     "seats",
-    "backtest",
-    "tune",
-    "explain",
     "deploy",
 )
 
@@ -67,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log more detail (repeat for debug)"
     )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="log warnings and errors only"
-    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_ArgumentParser
     )

@@ -1,0 +1,81 @@
+"""``seatcast predict``: forecast an election's seats from its tweets."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from seatcast.cli._options import add_run_options
+from seatcast.cli._paths import add_output_options, output_dirs
+from seatcast.cli._progress import ProgressFactory
+from seatcast.cli.train import run_overrides
+from seatcast.config import load_election_config
+from seatcast.forecast import run_forecast
+from seatcast.report import format_row_summary, format_table, seat_table, write_forecast
+
+logger = logging.getLogger("seatcast")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``predict`` subcommand."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="forecast seats from an election's tweets",
+        description=(
+            "Classify every tweet of an election corpus, count positive and negative tweets "
+            "per party, compute each party's score (PSS by default) and convert the scores "
+            "into seats. configs/elections/NAME.yaml writes reports/NAME/seats.csv, seats.json, "
+            "seats.png, summary.json, predictions.csv.gz and rejected.csv."
+        ),
+    )
+    parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
+    parser.add_argument(
+        "--model", default=None, help="model file to use instead of the config's `model`"
+    )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=None,
+        help="bootstrap resamples for the intervals (0 turns them off; default: the config's)",
+    )
+    add_output_options(parser)
+    add_run_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``seatcast predict``."""
+    overrides = {
+        **run_overrides(args),
+        "model": args.model,
+        "bootstrap.n_resamples": args.resamples,
+    }
+    config = load_election_config(args.config, overrides=overrides)
+    root, _, reports_dir = output_dirs(args, args.config)
+    report_dir = reports_dir / (config.name or "election")
+    progress = ProgressFactory()
+    try:
+        result = run_forecast(
+            config,
+            root,
+            predictions_path=report_dir / "predictions.csv.gz",
+            progress=progress("classifying tweets", None),
+        )
+    finally:
+        progress.close()
+    paths = write_forecast(result, report_dir)
+    print(
+        f"{result.name}: {result.score} score, {result.rule} rule, {result.total_seats} seats"
+        + (f" (k = {result.k:g})" if result.rule == "power" else "")
+    )
+    print(format_row_summary(result.ledger.summary()))
+    print()
+    print(format_table(seat_table(result.table)))
+    if "seat_error" in result.table.columns:
+        error = result.table["seat_error"].abs().sum()
+        print(f"\ntotal absolute seat error: {error}")
+    print()
+    for name, path in paths.items():
+        print(f"{name:<13} {path}")
+    print(f"{'predictions':<13} {report_dir / 'predictions.csv.gz'}")

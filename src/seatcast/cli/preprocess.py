@@ -1,0 +1,101 @@
+"""``seatcast preprocess``: clean and tokenize a tweet file into JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from seatcast.cli._options import add_run_options
+from seatcast.cli._progress import ProgressFactory
+from seatcast.config import LimitSettings, PreprocessSettings, RunSettings, SourceSpec
+from seatcast.corpus import preprocess_file
+from seatcast.dataset import clean_options
+from seatcast.errors import ConfigError
+from seatcast.io import RowLedger
+from seatcast.report import format_row_summary, write_rejected
+
+logger = logging.getLogger("seatcast")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``preprocess`` subcommand."""
+    parser = subparsers.add_parser(
+        "preprocess",
+        help="clean and tokenize a tweet file into JSON Lines",
+        description=(
+            "Clean and tokenize every usable row of INPUT (CSV, TSV, JSON Lines, SemEval, or "
+            ".gz of each) on a worker pool, and write one JSON object per row, in input "
+            'order: {"line": N, "tokens": [...]}. Unusable rows go to a rejected.csv beside '
+            "the output."
+        ),
+    )
+    parser.add_argument("input", type=Path, help="tweet file to read")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines file to write")
+    parser.add_argument("--text-column", default="text", help="column with the tweet text")
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "csv", "tsv", "jsonl", "semeval"),
+        help="input format (default: from the file name)",
+    )
+    parser.add_argument("--encoding", default="utf-8", help="input text encoding")
+    parser.add_argument(
+        "--strip-label-emoticons",
+        action="store_true",
+        help="drop the emoticons that label emoticon-labelled sets such as :) and :(",
+    )
+    parser.add_argument(
+        "--max-rejected-share",
+        type=float,
+        default=0.05,
+        help="fail when more than this share of rows is unusable (default: 0.05)",
+    )
+    add_run_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run ``seatcast preprocess``."""
+    try:
+        spec = SourceSpec(
+            path=str(args.input),
+            format=args.format,
+            text_column=args.text_column,
+            encoding=args.encoding,
+        )
+        run_settings = RunSettings(
+            jobs=args.jobs or RunSettings().jobs,
+            chunk_size=args.chunk_size or RunSettings().chunk_size,
+            backend=args.backend or "processes",
+            scheduler=args.scheduler,
+        )
+        limits = LimitSettings(max_rejected_share=args.max_rejected_share)
+    except ValueError as error:
+        raise ConfigError(f"invalid option: {error}") from None
+    options = clean_options(PreprocessSettings(strip_label_emoticons=args.strip_label_emoticons))
+    if args.output.resolve() == args.input.resolve():
+        raise ConfigError("--output must differ from the input file; it would overwrite it.")
+    progress = ProgressFactory()
+    ledger = RowLedger()
+    rejected_path = args.output.parent / "rejected.csv"
+    try:
+        preprocess_file(
+            spec,
+            args.output,
+            root=Path.cwd(),
+            options=options,
+            run=run_settings,
+            limits=limits,
+            progress=progress("tokenizing", None),
+            ledger=ledger,
+        )
+    finally:
+        progress.close()
+        # Written even when the run fails, so that the user can see which rows were unusable.
+        if ledger.rows_rejected:
+            write_rejected(rejected_path, ledger.rejected_rows)
+    print(format_row_summary(ledger.summary()))
+    print(f"output:   {args.output}")
+    if ledger.rows_rejected:
+        print(f"rejected: {rejected_path}")
