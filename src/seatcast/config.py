@@ -90,6 +90,7 @@ class SourceSpec(_Section):
     label_map: dict[str, str] = Field(default_factory=dict)
     encoding: str = "utf-8"
     party: str | None = None
+    party_column: str | None = None
     date_column: str | None = None
     user_column: str | None = None
     location_column: str | None = None
@@ -103,6 +104,8 @@ class SourceSpec(_Section):
                 )
         if self.format == "fields" and not self.columns:
             raise ValueError("columns must list the field names when format is 'fields'")
+        if self.party is not None and self.party_column is not None:
+            raise ValueError("party and party_column must not both be set; keep one of them")
         return self
 
 
@@ -256,6 +259,7 @@ class ConstituencyResultsSpec(_Section):
     party_column: str = "PARTY"
     winner_column: str = "WINNER"
     party_aliases: dict[str, str] = Field(default_factory=dict)
+    state_aliases: dict[str, str] = Field(default_factory=dict)
 
 
 class BootstrapSettings(_Section):
@@ -264,6 +268,13 @@ class BootstrapSettings(_Section):
     n_resamples: Annotated[int, Field(ge=0, le=100_000)] = 1000
     confidence: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
     confusion_matrix: str | None = None
+    confusion_method: Literal["inverse", "posterior"] = "inverse"
+
+
+class BacktestSettings(_Section):
+    """Backtest options: past results to fit the power rule's exponent on."""
+
+    calibration_results: list[str] = Field(default_factory=list)
 
 
 class SubeventSettings(_Section):
@@ -289,6 +300,7 @@ class ElectionConfig(_Section):
     results: ResultsSpec | None = None
     constituency_results: ConstituencyResultsSpec | None = None
     bootstrap: BootstrapSettings = BootstrapSettings()
+    backtest: BacktestSettings = BacktestSettings()
     subevents: SubeventSettings = SubeventSettings()
     min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     run: RunSettings = RunSettings()
