@@ -4,14 +4,21 @@
 retweets, duplicates and tweets over the per-user cap, attributes the rest to parties, and
 sends their texts to the worker pool, which cleans and classifies them. Per-tweet predictions
 are written as they arrive. What is kept in memory is bounded by the number of distinct
-tweets (for duplicate detection, 12 bytes each) and by the count tables, whatever the corpus
-size.
+tweets (for duplicate detection, 12 bytes per key), the number of distinct users (for the
+per-user cap) and the count tables, whatever the corpus size.
+
+Count cleaning, in this order, each counted in the run summary even when nothing was left out:
+
+1. retweets: texts that start with ``RT @handle`` (:func:`seatcast.preprocess.is_retweet`);
+2. duplicates: with ``cleaning.duplicates: exact`` a text seen before; with ``near`` also a
+   text that is the same after :func:`near_duplicate_text` (case, URLs, @handles, entities,
+   punctuation and a trailing truncation ellipsis ignored); ``keep`` keeps them all;
+3. the per-user cap: past ``cleaning.max_tweets_per_user`` tweets of one user (read from the
+   source's ``user_column``), later tweets are left out;
+4. attribution: tweets that match no party, or several parties when ``multi_party: drop``.
 
 Counts become party scores (:mod:`seatcast.scores`) and scores become seats
-(:mod:`seatcast.seats`). The bootstrap resamples tweets with replacement: since a forecast
-depends on the tweets only through the count of each (parties, label) combination, drawing
-those counts from a multinomial distribution is the same as resampling the tweets, and costs
-nothing per tweet.
+(:mod:`seatcast.seats`); :mod:`seatcast.bootstrap` gives the intervals.
 """
 
 from __future__ import annotations
@@ -21,33 +28,39 @@ import csv
 import gzip
 import hashlib
 import logging
-import warnings
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from seatcast.attribution import PartyMatcher
-from seatcast.config import ElectionConfig, ResultsSpec
+from seatcast.bootstrap import (
+    ConfusionCorrection,
+    allocate_from_counts,
+    bootstrap_intervals,
+    count_table,
+)
+from seatcast.config import ElectionConfig, ResultsSpec, SourceSpec
 from seatcast.errors import ConfigError, DataError
 from seatcast.io import RowLedger, read_chunks
 from seatcast.model import LoadedModel, load_model, score_chunk
 from seatcast.parallel import ordered_map
-from seatcast.preprocess import is_retweet, normalize_for_match
-from seatcast.scores import allocation_weights, compute_scores
-from seatcast.seats import allocate_seats
+from seatcast.preprocess import WORD_CHAR, is_retweet, normalize_for_match
 
 __all__ = [
+    "PREDICTION_COLUMNS",
+    "CleaningCounts",
     "ForecastResult",
     "allocate_from_counts",
     "bootstrap_intervals",
     "count_table",
+    "load_correction",
     "load_results",
+    "near_duplicate_text",
     "run_forecast",
 ]
 
@@ -55,11 +68,58 @@ logger = logging.getLogger(__name__)
 
 EXCLUDED_RETWEET = "retweet"
 EXCLUDED_DUPLICATE = "duplicate tweet"
+EXCLUDED_NEAR_DUPLICATE = "near-duplicate tweet"
 EXCLUDED_USER_CAP = "over the per-user tweet cap"
 EXCLUDED_UNMATCHED = "matches no party"
 EXCLUDED_MULTIPLE = "matches several parties (multi_party: drop)"
 EXCLUDED_UNCERTAIN = "classifier confidence below min_confidence"
-EXCLUDED_NEUTRAL = "neutral prediction"
+
+# Columns of predictions.csv.gz. `date` is ISO 8601 in UTC, `state` the source's
+# location_column, `gold_label` the source's label_column; each is empty when not configured.
+PREDICTION_COLUMNS = ("file", "line", "parties", "label", "confidence", "date", "state", "gold_label")
+
+# Characters that near-duplicate detection ignores: everything but word characters, # and @.
+_NON_WORD_RE = re.compile(rf"(?:(?!{WORD_CHAR})[^#@\s])+")
+# A tweet cut by the API ends in an ellipsis, sometimes after a partial word.
+_TRUNCATION_RE = re.compile(r"\S*(?:…|\.\.\.)\s*$")
+_SPACES_RE = re.compile(r"\s+")
+
+
+def near_duplicate_text(text: str) -> str:
+    """Return the text that near-duplicate detection compares.
+
+    It is :func:`seatcast.preprocess.normalize_for_match` (entities unescaped, URLs removed,
+    @handles written alike, lower case, white space collapsed) with a trailing truncation
+    ellipsis and the partial word before it removed, and punctuation other than ``#`` and
+    ``@`` removed. So "Vote BJP!! https://t.co/x" and "vote bjp https://t.co/y" are the same.
+    """
+    text = normalize_for_match(text)
+    text = _TRUNCATION_RE.sub("", text)
+    text = _NON_WORD_RE.sub(" ", text)
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+@dataclass
+class CleaningCounts:
+    """How many tweets count cleaning and attribution left out, by reason.
+
+    ``multiple_counted`` tweets were kept and counted once for each of their parties.
+    ``users_capped`` is the number of distinct users who reached the per-user cap.
+    """
+
+    retweets: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    over_user_cap: int = 0
+    users_capped: int = 0
+    unmatched: int = 0
+    multiple_dropped: int = 0
+    multiple_counted: int = 0
+    below_min_confidence: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the counts as a JSON-ready dict, zeros included."""
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -78,6 +138,10 @@ class ForecastResult:
     by_state: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     by_date: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     model_labels: tuple[str, ...] = ()
+    cleaning: CleaningCounts = field(default_factory=CleaningCounts)
+    settings: dict[str, Any] = field(default_factory=dict)
+    gold_pairs: Counter[tuple[tuple[str, ...], str, str]] = field(default_factory=Counter)
+    correction: ConfusionCorrection | None = None
 
     def summary(self) -> dict[str, Any]:
         """Return the run's counts and settings as a JSON-ready dict."""
@@ -87,106 +151,11 @@ class ForecastResult:
             "rule": self.rule,
             "k": self.k if self.rule == "power" else None,
             "total_seats": self.total_seats,
+            "cleaning": self.cleaning.as_dict(),
+            "settings": self.settings,
+            "confusion_correction": self.correction.describe() if self.correction else None,
             "rows": self.ledger.summary(),
         }
-
-
-def count_table(combos: Counter[tuple[tuple[str, ...], str]], parties: list[str]) -> pd.DataFrame:
-    """Turn (parties, label) counts into one row per party with n_tweets, n_positive and
-    n_negative. A tweet attributed to several parties counts once for each."""
-    rows = {party: {"n_tweets": 0, "n_positive": 0, "n_negative": 0} for party in parties}
-    for (matched, label), count in combos.items():
-        for party in matched:
-            rows[party]["n_tweets"] += count
-            if label == "positive":
-                rows[party]["n_positive"] += count
-            elif label == "negative":
-                rows[party]["n_negative"] += count
-    frame = pd.DataFrame([{"party": party, **rows[party]} for party in parties])
-    return frame.astype({"n_tweets": "int64", "n_positive": "int64", "n_negative": "int64"})
-
-
-def allocate_from_counts(
-    counts: pd.DataFrame, *, score: str, rule: str, total: int, k: float
-) -> tuple[pd.Series, dict[str, int]]:
-    """Return the party scores and the seats they give."""
-    scores = compute_scores(counts, method=score)
-    weights = allocation_weights(scores, method=score)
-    seats = allocate_seats(weights.to_dict(), total, rule=rule, k=k)
-    return scores, seats
-
-
-def _bootstrap_block(categories, counts, parties, score, rule, total, k, seed, size):
-    generator = np.random.default_rng(seed)
-    n_total = int(counts.sum())
-    probabilities = counts / n_total
-    scores_out = np.empty((size, len(parties)))
-    seats_out = np.empty((size, len(parties)))
-    for b in range(size):
-        draw = generator.multinomial(n_total, probabilities)
-        sample = Counter(
-            {category: int(n) for category, n in zip(categories, draw, strict=True) if n}
-        )
-        table = count_table(sample, parties)
-        try:
-            with warnings.catch_warnings():
-                # A party with no positive or negative tweets in a resample gets weight 0;
-                # allocation_weights warns about that, once per resample, which is noise here.
-                warnings.simplefilter("ignore", UserWarning)
-                scores, seats = allocate_from_counts(
-                    table, score=score, rule=rule, total=total, k=k
-                )
-        except DataError:
-            # A resample with no usable tweets for any party gives no forecast; mark it.
-            scores_out[b] = np.nan
-            seats_out[b] = np.nan
-            continue
-        scores_out[b] = [scores[party] for party in parties]
-        seats_out[b] = [seats[party] for party in parties]
-    return scores_out, seats_out
-
-
-def bootstrap_intervals(
-    combos: Counter[tuple[tuple[str, ...], str]],
-    parties: list[str],
-    *,
-    score: str,
-    rule: str,
-    total: int,
-    k: float,
-    n_resamples: int,
-    confidence: float,
-    seed: int = 0,
-    jobs: int = 1,
-) -> pd.DataFrame:
-    """Resample the tweets ``n_resamples`` times and return percentile intervals.
-
-    Returns a frame indexed by party with ``score_low``, ``score_high``, ``seats_low`` and
-    ``seats_high`` at the given two-sided ``confidence``.
-    """
-    categories = list(combos)
-    counts = np.array([combos[category] for category in categories], dtype=np.float64)
-    if n_resamples == 0 or counts.sum() == 0:
-        return pd.DataFrame(index=parties)
-    blocks = max(1, min(jobs * 4, n_resamples // 50))
-    sizes = [n_resamples // blocks + (1 if i < n_resamples % blocks else 0) for i in range(blocks)]
-    seeds = np.random.SeedSequence(seed).spawn(blocks)
-    results = Parallel(n_jobs=jobs)(
-        delayed(_bootstrap_block)(categories, counts, parties, score, rule, total, k, s, n)
-        for s, n in zip(seeds, sizes, strict=True)
-    )
-    scores = np.vstack([block[0] for block in results])
-    seats = np.vstack([block[1] for block in results])
-    tail = (1 - confidence) / 2 * 100
-    return pd.DataFrame(
-        {
-            "score_low": np.nanpercentile(scores, tail, axis=0),
-            "score_high": np.nanpercentile(scores, 100 - tail, axis=0),
-            "seats_low": np.floor(np.nanpercentile(seats, tail, axis=0)).astype(int),
-            "seats_high": np.ceil(np.nanpercentile(seats, 100 - tail, axis=0)).astype(int),
-        },
-        index=parties,
-    )
 
 
 def load_results(spec: ResultsSpec, root: Path) -> pd.DataFrame:
@@ -200,7 +169,8 @@ def load_results(spec: ResultsSpec, root: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise DataError(f"cannot read results file {path}: {error}") from None
     wanted = [spec.party_column, spec.seats_column]
-    if spec.vote_share_column and spec.vote_share_column in frame.columns:
+    has_votes = bool(spec.vote_share_column and spec.vote_share_column in frame.columns)
+    if has_votes:
         wanted.append(spec.vote_share_column)
     missing = [column for column in wanted if column not in frame.columns]
     if missing:
@@ -212,13 +182,58 @@ def load_results(spec: ResultsSpec, root: Path) -> pd.DataFrame:
         columns={
             spec.party_column: "party",
             spec.seats_column: "seats_actual",
-            **({spec.vote_share_column: "vote_share_actual"} if spec.vote_share_column else {}),
+            **({spec.vote_share_column: "vote_share_actual"} if has_votes else {}),
         }
     )
     if not pd.api.types.is_numeric_dtype(result["seats_actual"]):
         raise DataError(f"results file {path}: `{spec.seats_column}` must hold whole numbers.")
     result["party"] = result["party"].astype(str)
     return result
+
+
+def load_correction(config: ElectionConfig, root: Path) -> ConfusionCorrection | None:
+    """Load the confusion matrix named by ``bootstrap.confusion_matrix``, if any."""
+    if config.bootstrap.confusion_matrix is None:
+        return None
+    path = Path(config.bootstrap.confusion_matrix)
+    path = path if path.is_absolute() else root / path
+    return ConfusionCorrection.from_json(path, method=config.bootstrap.confusion_method)
+
+
+def _reading_spec(spec: SourceSpec) -> SourceSpec:
+    """Return the spec to read a source with, so that its party column comes back as an extra.
+
+    The reader returns only the date, user and location columns besides the text.
+    """
+    if spec.party_column is None:
+        return spec
+    # NOTE: seatcast.io reads only date, user and location columns as extras, so the party
+    # column is read through the location slot; a source cannot have both yet.
+    if spec.location_column is not None:
+        raise ConfigError(
+            f"corpus source {spec.path}: `party_column` and `location_column` cannot both be set "
+            "yet; remove `location_column`"
+        )
+    return spec.model_copy(update={"location_column": spec.party_column})
+
+
+def _iso_dates(values: list[str]) -> list[str]:
+    if not values:
+        return []
+    stamps = pd.to_datetime(pd.Series(values), errors="coerce", utc=True, format="mixed")
+    return ["" if pd.isna(stamp) else stamp.strftime("%Y-%m-%dT%H:%M:%SZ") for stamp in stamps]
+
+
+@dataclass
+class _KeptChunk:
+    """Metadata of the kept rows of one chunk, in the order their results arrive."""
+
+    source: str
+    lines: list[int] = field(default_factory=list)
+    parties: list[tuple[str, ...]] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    gold: list[str] = field(default_factory=list)
 
 
 class _Stream:
@@ -231,75 +246,175 @@ class _Stream:
         self.matcher = PartyMatcher(
             config.parties, by=config.attribution.by, multi_party=config.attribution.multi_party
         )
-        self.seen: set[bytes] = set()
+        self.counts = CleaningCounts()
+        self.exact_seen: set[bytes] = set()
+        self.near_seen: set[bytes] = set()
         self.per_user: Counter[str] = Counter()
-        # Metadata of the kept rows of each chunk, in the order their results will arrive.
-        self.kept: deque[tuple[str, list[int], list[tuple[str, ...]], list[str], list[str]]] = (
-            deque()
-        )
+        self.kept: deque[_KeptChunk] = deque()
+        self.unknown_party_values: Counter[str] = Counter()
+        if config.attribution.by == "source":
+            for spec in config.corpus:
+                if spec.party is None and spec.party_column is None:
+                    raise ConfigError(
+                        f"corpus source {spec.path} has neither `party` nor `party_column`, so "
+                        "with `attribution.by: source` none of its tweets can be attributed; "
+                        "set one, or use `attribution.by: keywords` or `both`"
+                    )
 
-    def _key(self, text: str) -> bytes:
+    @staticmethod
+    def _digest(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+    def _is_duplicate(self, text: str) -> bool:
         mode = self.config.cleaning.duplicates
-        basis = normalize_for_match(text) if mode == "near" else text
-        return hashlib.blake2b(basis.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+        if mode == "keep":
+            return False
+        exact = self._digest(text)
+        if exact in self.exact_seen:
+            self.counts.exact_duplicates += 1
+            self.ledger.exclude(EXCLUDED_DUPLICATE)
+            return True
+        self.exact_seen.add(exact)
+        if mode == "near":
+            near = self._digest(near_duplicate_text(text))
+            if near in self.near_seen:
+                self.counts.near_duplicates += 1
+                self.ledger.exclude(EXCLUDED_NEAR_DUPLICATE)
+                return True
+            self.near_seen.add(near)
+        return False
+
+    def _over_user_cap(self, user: str) -> bool:
+        cap = self.config.cleaning.max_tweets_per_user
+        user = user.strip().lower()
+        if cap is None or not user:
+            return False
+        if self.per_user[user] >= cap:
+            self.counts.over_user_cap += 1
+            self.ledger.exclude(EXCLUDED_USER_CAP)
+            return True
+        self.per_user[user] += 1
+        if self.per_user[user] == cap:
+            self.counts.users_capped += 1
+        return False
+
+    def _attribute(self, text: str, spec: SourceSpec, column_value: str) -> list[str] | None:
+        source_party = spec.party
+        if spec.party_column is not None:
+            source_party = self.matcher.party_for_value(column_value)
+            if source_party is None and column_value.strip():
+                self.unknown_party_values[column_value.strip()] += 1
+        parties, outcome = self.matcher.classify(text, source_party)
+        if outcome == "unmatched":
+            self.counts.unmatched += 1
+            self.ledger.exclude(EXCLUDED_UNMATCHED)
+            return None
+        if outcome == "multiple_dropped":
+            self.counts.multiple_dropped += 1
+            self.ledger.exclude(EXCLUDED_MULTIPLE)
+            return None
+        if outcome == "multiple_counted":
+            self.counts.multiple_counted += 1
+        return parties
 
     def items(self) -> Iterator[tuple[str, list[str]]]:
         cleaning = self.config.cleaning
         for spec in self.config.corpus:
+            reading = _reading_spec(spec)
             for chunk in read_chunks(
-                spec,
+                reading,
                 root=self.root,
                 ledger=self.ledger,
-                labelled=False,
+                labelled=spec.label_column is not None,
                 chunk_size=self.config.run.chunk_size,
                 limits=self.config.limits,
             ):
-                lines: list[int] = []
+                n_rows = len(chunk)
+                users = chunk.extras.get(spec.user_column or "", [""] * n_rows)
+                column = reading.location_column
+                places = chunk.extras.get(column or "", [""] * n_rows)
+                kept = _KeptChunk(source=chunk.source)
                 texts: list[str] = []
-                matched: list[tuple[str, ...]] = []
-                dates: list[str] = []
-                states: list[str] = []
-                users = chunk.extras.get(spec.user_column or "", [])
+                raw_dates: list[str] = []
                 for i, text in enumerate(chunk.texts):
                     if cleaning.drop_retweets and is_retweet(text):
+                        self.counts.retweets += 1
                         self.ledger.exclude(EXCLUDED_RETWEET)
                         continue
-                    if cleaning.duplicates != "keep":
-                        key = self._key(text)
-                        if key in self.seen:
-                            self.ledger.exclude(EXCLUDED_DUPLICATE)
-                            continue
-                        self.seen.add(key)
-                    if cleaning.max_tweets_per_user is not None and users:
-                        user = users[i].strip().lower()
-                        if user and self.per_user[user] >= cleaning.max_tweets_per_user:
-                            self.ledger.exclude(EXCLUDED_USER_CAP)
-                            continue
-                        self.per_user[user] += 1
-                    parties, outcome = self.matcher.classify(text, spec.party)
-                    if outcome == "unmatched":
-                        self.ledger.exclude(EXCLUDED_UNMATCHED)
+                    if self._is_duplicate(text):
                         continue
-                    if outcome == "multiple":
-                        self.ledger.exclude(EXCLUDED_MULTIPLE)
+                    if self._over_user_cap(users[i]):
                         continue
-                    lines.append(chunk.lines[i])
+                    parties = self._attribute(text, spec, places[i])
+                    if parties is None:
+                        continue
+                    kept.lines.append(chunk.lines[i])
+                    kept.parties.append(tuple(parties))
+                    kept.states.append(places[i].strip() if spec.party_column is None else "")
+                    kept.gold.append(chunk.labels[i] if chunk.labels is not None else "")
+                    raw_dates.append(chunk.extras[spec.date_column][i] if spec.date_column else "")
                     texts.append(text)
-                    matched.append(tuple(parties))
-                    dates.append(chunk.extras[spec.date_column][i] if spec.date_column else "")
-                    states.append(
-                        chunk.extras[spec.location_column][i] if spec.location_column else ""
-                    )
                 if texts:
-                    self.kept.append((chunk.source, lines, matched, dates, states))
-                    yield f"{chunk.source} line {lines[0]}", texts
+                    kept.dates = _iso_dates(raw_dates) if spec.date_column else [""] * len(texts)
+                    self.kept.append(kept)
+                    yield f"{chunk.source} line {kept.lines[0]}", texts
 
 
-def _date_bucket(value: str) -> str:
-    if not value:
-        return ""
-    stamp = pd.to_datetime(value, errors="coerce", utc=True, format="mixed")
-    return "" if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
+def _point_estimates(config: ElectionConfig, combos, parties) -> pd.DataFrame:
+    counts = count_table(combos, parties)
+    seat_settings = config.seats
+    scores, seats = allocate_from_counts(
+        counts,
+        score=seat_settings.score,
+        rule=seat_settings.rule,
+        total=seat_settings.total,
+        k=seat_settings.k,
+    )
+    return counts.assign(
+        pss=counts["party"].map(scores),
+        seats_predicted=counts["party"].map(seats).astype("int64"),
+    )
+
+
+def _add_correction(table, config, combos, parties, correction) -> pd.DataFrame:
+    corrected = _point_estimates(config, correction.correct(combos), parties)
+    return table.assign(
+        pss_corrected=table["party"].map(corrected.set_index("party")["pss"]),
+        seats_corrected=table["party"].map(corrected.set_index("party")["seats_predicted"]),
+    )
+
+
+def _add_results(table: pd.DataFrame, config: ElectionConfig, root: Path, parties) -> pd.DataFrame:
+    actual = load_results(config.results, root)
+    table = table.merge(actual, on="party", how="outer")
+    table["seats_predicted"] = table["seats_predicted"].fillna(0).astype("int64")
+    for column in ("n_tweets", "n_positive", "n_negative"):
+        table[column] = table[column].fillna(0).astype("int64")
+    if "seats_corrected" in table.columns:
+        table["seats_corrected"] = table["seats_corrected"].fillna(0).astype("int64")
+    order = {party: i for i, party in enumerate(parties)}
+    table = table.sort_values(
+        "party", key=lambda column: column.map(lambda p: order.get(p, len(order)))
+    ).reset_index(drop=True)
+    table["seats_actual"] = table["seats_actual"].astype("Int64")
+    for column in ("seats_low", "seats_high"):
+        if column in table.columns:
+            table[column] = table[column].astype("Int64")
+    table["seat_error"] = table["seats_predicted"] - table["seats_actual"]
+    return table
+
+
+def _settings(config: ElectionConfig) -> dict[str, Any]:
+    return {
+        "drop_retweets": config.cleaning.drop_retweets,
+        "duplicates": config.cleaning.duplicates,
+        "max_tweets_per_user": config.cleaning.max_tweets_per_user,
+        "attribution_by": config.attribution.by,
+        "multi_party": config.attribution.multi_party,
+        "min_confidence": config.min_confidence,
+        "bootstrap_resamples": config.bootstrap.n_resamples,
+        "bootstrap_confidence": config.bootstrap.confidence,
+    }
 
 
 def run_forecast(
@@ -309,6 +424,7 @@ def run_forecast(
     model: LoadedModel | None = None,
     predictions_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    n_resamples: int | None = None,
 ) -> ForecastResult:
     """Run one forecast for an election config.
 
@@ -321,11 +437,13 @@ def run_forecast(
     model : LoadedModel, default=None
         A loaded model; ``config.model`` is loaded when ``None``.
     predictions_path : Path, default=None
-        Where to write one row per classified tweet (gzip CSV: file, line, parties, label,
-        confidence). The file is written as results arrive, under a temporary name, and renamed
-        at the end.
+        Where to write one row per classified tweet (gzip CSV with
+        :data:`PREDICTION_COLUMNS`). The file is written as results arrive, under a temporary
+        name, and renamed at the end.
     progress : callable, default=None
         Called with the number of tweets classified after each chunk.
+    n_resamples : int, default=None
+        Bootstrap resamples for the intervals; ``config.bootstrap.n_resamples`` when ``None``.
 
     Raises
     ------
@@ -337,10 +455,14 @@ def run_forecast(
     if model is None:
         model_path = Path(config.model)
         model = load_model(model_path if model_path.is_absolute() else root / model_path)
+    correction = load_correction(config, root)
+    if correction is not None:
+        correction.check_labels(model.labels)
     parties = [party.name for party in config.parties]
     ledger = RowLedger()
     stream = _Stream(config, root, ledger)
     combos: Counter[tuple[tuple[str, ...], str]] = Counter()
+    gold_pairs: Counter[tuple[tuple[str, ...], str, str]] = Counter()
     by_state: Counter[tuple[str, str, str]] = Counter()
     by_date: Counter[tuple[str, str, str]] = Counter()
     # Load the model into this process's cache so that forked workers inherit it.
@@ -362,27 +484,33 @@ def run_forecast(
         if temporary is not None:
             out = gzip.open(temporary, "wt", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finally
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(["file", "line", "parties", "label", "confidence"])
+            writer.writerow(PREDICTION_COLUMNS)
         try:
             for labels, confidences in results:
-                source, lines, matched, dates, states = stream.kept.popleft()
-                for line, parties_of, label, confidence, date, state in zip(
-                    lines, matched, labels, confidences, dates, states, strict=True
-                ):
+                kept = stream.kept.popleft()
+                rows = zip(
+                    kept.lines, kept.parties, labels, confidences, kept.dates, kept.states,
+                    kept.gold, strict=True,
+                )
+                for line, parties_of, label, confidence, date, state, gold in rows:
                     if writer is not None:
                         writer.writerow(
-                            [source, line, "|".join(parties_of), label, f"{confidence:.4f}"]
+                            [kept.source, line, "|".join(parties_of), label,
+                             f"{confidence:.4f}", date, state, gold]
                         )
                     if confidence < config.min_confidence:
+                        stream.counts.below_min_confidence += 1
                         ledger.exclude(EXCLUDED_UNCERTAIN)
                         continue
                     ledger.use()
                     combos[(parties_of, label)] += 1
+                    if gold:
+                        gold_pairs[(parties_of, gold, label)] += 1
                     for party in parties_of:
                         if state:
                             by_state[(state, party, label)] += 1
                         if date:
-                            by_date[(_date_bucket(date), party, label)] += 1
+                            by_date[(date[:10], party, label)] += 1
                 if progress is not None:
                     progress(len(labels))
         finally:
@@ -390,27 +518,30 @@ def run_forecast(
                 out.close()
         ledger.check_balanced()
         ledger.check_rejected_share(config.limits.max_rejected_share, "election corpus")
+    if stream.unknown_party_values:
+        shown = ", ".join(f"{value!r} ({n})" for value, n in stream.unknown_party_values.most_common(5))
+        logger.info(
+            "party column values that name no party (counted as unmatched): %s", shown
+        )
+    logger.info("Count cleaning and attribution: %s", stream.counts.as_dict())
     if ledger.rows_used == 0:
         raise DataError(
             "no tweet was attributed to a party, so there is nothing to forecast; check the "
             "corpus files and each party's hashtags, handles and keywords."
         )
-    counts = count_table(combos, parties)
-    seat_settings = config.seats
-    scores, seats = allocate_from_counts(
-        counts,
-        score=seat_settings.score,
-        rule=seat_settings.rule,
-        total=seat_settings.total,
-        k=seat_settings.k,
-    )
-    table = counts.assign(
-        pss=counts["party"].map(scores),
-        seats_predicted=counts["party"].map(seats).astype("int64"),
-    )
-    bootstrap = config.bootstrap
-    if bootstrap.n_resamples:
-        logger.info("Bootstrap: %d resamples of the tweets", bootstrap.n_resamples)
+
+    # Point estimates, then intervals, then the comparison with the actual result.
+    table = _point_estimates(config, combos, parties)
+    if correction is not None:
+        table = _add_correction(table, config, combos, parties, correction)
+    resamples = config.bootstrap.n_resamples if n_resamples is None else n_resamples
+    if resamples:
+        logger.info(
+            "Bootstrap: %d resamples of the tweets%s",
+            resamples,
+            f", corrected with {correction.source} ({correction.method})" if correction else "",
+        )
+        seat_settings = config.seats
         intervals = bootstrap_intervals(
             combos,
             parties,
@@ -418,38 +549,30 @@ def run_forecast(
             rule=seat_settings.rule,
             total=seat_settings.total,
             k=seat_settings.k,
-            n_resamples=bootstrap.n_resamples,
-            confidence=bootstrap.confidence,
+            n_resamples=resamples,
+            confidence=config.bootstrap.confidence,
             jobs=config.run.jobs,
+            correction=correction,
         )
         table = table.join(intervals, on="party")
         table = table.rename(columns={"score_low": "pss_low", "score_high": "pss_high"})
     if config.results is not None:
-        actual = load_results(config.results, root)
-        table = table.merge(actual, on="party", how="outer")
-        table["seats_predicted"] = table["seats_predicted"].fillna(0).astype("int64")
-        for column in ("n_tweets", "n_positive", "n_negative"):
-            table[column] = table[column].fillna(0).astype("int64")
-        order = {party: i for i, party in enumerate(parties)}
-        table = table.sort_values(
-            "party", key=lambda column: column.map(lambda p: order.get(p, len(order)))
-        ).reset_index(drop=True)
-        table["seats_actual"] = table["seats_actual"].astype("Int64")
-        for column in ("seats_low", "seats_high"):
-            if column in table.columns:
-                table[column] = table[column].astype("Int64")
-        table["seat_error"] = table["seats_predicted"] - table["seats_actual"]
+        table = _add_results(table, config, root, parties)
     return ForecastResult(
         name=config.name or "election",
         table=table,
         combos=combos,
         ledger=ledger,
         parties=parties,
-        total_seats=seat_settings.total,
-        score=seat_settings.score,
-        rule=seat_settings.rule,
-        k=seat_settings.k,
+        total_seats=config.seats.total,
+        score=config.seats.score,
+        rule=config.seats.rule,
+        k=config.seats.k,
         by_state=by_state,
         by_date=by_date,
         model_labels=model.labels,
+        cleaning=stream.counts,
+        settings=_settings(config),
+        gold_pairs=gold_pairs,
+        correction=correction,
     )

@@ -190,27 +190,35 @@ def plot_seats(path: Path, table: pd.DataFrame, title: str) -> Path:
     figure, axes = plt.subplots(figsize=(max(5, 1.4 * len(table)), 4))
     positions = range(len(table))
     width = 0.38
-    predicted = table["seats_predicted"].to_numpy()
+    predicted = table["seats_predicted"].to_numpy(dtype=float)
     error = None
+    label = "forecast"
     if {"seats_low", "seats_high"} <= set(table.columns):
-        low = table["seats_low"].to_numpy()
-        high = table["seats_high"].to_numpy()
-        error = [predicted - low, high - predicted]
-    axes.bar(
+        # Parties without an interval (not tracked, so never resampled) get no error bar.
+        low = pd.to_numeric(table["seats_low"], errors="coerce").to_numpy(dtype=float)
+        high = pd.to_numeric(table["seats_high"], errors="coerce").to_numpy(dtype=float)
+        error = [
+            [0.0 if math.isnan(value) else value for value in predicted - low],
+            [0.0 if math.isnan(value) else value for value in high - predicted],
+        ]
+        label = "forecast with bootstrap interval"
+    bars = axes.bar(
         [p - width / 2 for p in positions],
         predicted,
         width,
         yerr=error,
         capsize=4,
-        label="forecast",
+        label=label,
     )
+    axes.bar_label(bars, fmt="%d", padding=2, fontsize=8)
     if "seats_actual" in table.columns and table["seats_actual"].notna().any():
-        axes.bar(
+        actual_bars = axes.bar(
             [p + width / 2 for p in positions],
-            table["seats_actual"].fillna(0),
+            pd.to_numeric(table["seats_actual"], errors="coerce").fillna(0).to_numpy(dtype=float),
             width,
             label="actual",
         )
+        axes.bar_label(actual_bars, fmt="%d", padding=2, fontsize=8)
     axes.set_xticks(list(positions), table["party"].tolist())
     axes.set_ylabel("seats")
     axes.set_title(title)
@@ -232,6 +240,8 @@ SEAT_COLUMNS = [
     "pss_high",
     "seats_low",
     "seats_high",
+    "pss_corrected",
+    "seats_corrected",
     "vote_share_actual",
 ]
 

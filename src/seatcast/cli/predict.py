@@ -44,6 +44,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def format_cleaning(summary: dict) -> str:
+    """Format the count-cleaning and attribution counts, zeros included, for the terminal."""
+    counts = summary["cleaning"]
+    settings = summary["settings"]
+    cap = settings["max_tweets_per_user"]
+    lines = [
+        "count cleaning and attribution:",
+        f"  retweets dropped          {counts['retweets']:>8}"
+        + ("" if settings["drop_retweets"] else "  (drop_retweets is off)"),
+        f"  exact duplicates dropped  {counts['exact_duplicates']:>8}",
+        f"  near duplicates dropped   {counts['near_duplicates']:>8}"
+        f"  (duplicates: {settings['duplicates']})",
+        f"  over per-user cap         {counts['over_user_cap']:>8}"
+        + (f"  ({counts['users_capped']} users reached {cap})" if cap else "  (no cap)"),
+        f"  matching no party         {counts['unmatched']:>8}",
+        f"  several parties, dropped  {counts['multiple_dropped']:>8}",
+        f"  several parties, counted  {counts['multiple_counted']:>8}"
+        f"  (multi_party: {settings['multi_party']})",
+        f"  below min_confidence      {counts['below_min_confidence']:>8}",
+    ]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> None:
     """Run ``seatcast predict``."""
     overrides = {
@@ -70,6 +93,7 @@ def run(args: argparse.Namespace) -> None:
         + (f" (k = {result.k:g})" if result.rule == "power" else "")
     )
     print(format_row_summary(result.ledger.summary()))
+    print(format_cleaning(result.summary()))
     print()
     print(format_table(seat_table(result.table)))
     if "seat_error" in result.table.columns:
