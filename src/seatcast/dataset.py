@@ -128,6 +128,7 @@ def load_training_set(
     config: TrainConfig,
     root: Path,
     progress: Callable[[int], None] | None = None,
+    ledger: RowLedger | None = None,
 ) -> LabelledSet:
     """Read, filter and tokenize the training data of a config.
 
@@ -139,6 +140,8 @@ def load_training_set(
         The folder that relative paths are resolved against.
     progress : callable, default=None
         Called with the number of tweets tokenized after each chunk.
+    ledger : RowLedger, default=None
+        Receives the row accounting; pass one to keep the rejected rows when loading fails.
 
     Returns
     -------
@@ -152,7 +155,7 @@ def load_training_set(
     """
     development = _development_keys(config.data.exclude, root, config.limits)
     allowed = set(config.labels)
-    result = LabelledSet()
+    result = LabelledSet(ledger=ledger if ledger is not None else RowLedger())
     seen: set[bytes] = set()
     for spec in config.data.train:
         before_rejected = result.ledger.rows_rejected
@@ -210,13 +213,14 @@ def load_labelled_file(
     limits: LimitSettings,
     labels: tuple[str, ...],
     progress: Callable[[int], None] | None = None,
+    ledger: RowLedger | None = None,
 ) -> LabelledSet:
     """Read and tokenize one labelled file for evaluation.
 
     Rows whose label is not in ``labels`` (neutral rows for a binary model) are excluded and
-    counted, not rejected.
+    counted, not rejected. Pass ``ledger`` to keep the rejected rows when loading fails.
     """
-    result = LabelledSet()
+    result = LabelledSet(ledger=ledger if ledger is not None else RowLedger())
     for line, text, label, _ in read_rows(
         spec, root=root, ledger=result.ledger, labelled=True, limits=limits
     ):

@@ -10,6 +10,7 @@ from typing import Any
 from seatcast.config import LimitSettings, RunSettings, SourceSpec
 from seatcast.dataset import load_labelled_file
 from seatcast.errors import DataError
+from seatcast.io import RowLedger
 from seatcast.model import LoadedModel, fold_metrics
 
 __all__ = ["evaluate_model"]
@@ -25,13 +26,15 @@ def evaluate_model(
     run: RunSettings,
     limits: LimitSettings,
     progress: Callable[[int], None] | None = None,
+    ledger: RowLedger | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Score ``model`` on the labelled file ``spec``.
 
     Rows whose label the model cannot predict (neutral rows for a binary model) are excluded
     and counted. Returns the metrics (``accuracy``, ``macro_precision``, ``macro_recall``,
     ``macro_f1``, ``per_class``, ``confusion_matrix``, ``labels``, ``n_rows``, ``n_rejected``,
-    ``rows``) and the evaluated data set.
+    ``rows``) and the evaluated data set. Pass ``ledger`` to keep the rejected rows when the
+    evaluation fails.
 
     Raises
     ------
@@ -39,7 +42,7 @@ def evaluate_model(
         If no row with a label of the model remains.
     """
     data = load_labelled_file(
-        spec, root, model.options, run, limits, model.labels, progress=progress
+        spec, root, model.options, run, limits, model.labels, progress=progress, ledger=ledger
     )
     if len(data) == 0:
         raise DataError(

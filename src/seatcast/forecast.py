@@ -425,6 +425,7 @@ def run_forecast(
     predictions_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     n_resamples: int | None = None,
+    ledger: RowLedger | None = None,
 ) -> ForecastResult:
     """Run one forecast for an election config.
 
@@ -444,6 +445,8 @@ def run_forecast(
         Called with the number of tweets classified after each chunk.
     n_resamples : int, default=None
         Bootstrap resamples for the intervals; ``config.bootstrap.n_resamples`` when ``None``.
+    ledger : RowLedger, default=None
+        Receives the row accounting; pass one to keep the rejected rows when the run fails.
 
     Raises
     ------
@@ -459,7 +462,7 @@ def run_forecast(
     if correction is not None:
         correction.check_labels(model.labels)
     parties = [party.name for party in config.parties]
-    ledger = RowLedger()
+    ledger = ledger if ledger is not None else RowLedger()
     stream = _Stream(config, root, ledger)
     combos: Counter[tuple[tuple[str, ...], str]] = Counter()
     gold_pairs: Counter[tuple[tuple[str, ...], str, str]] = Counter()

@@ -19,7 +19,8 @@ from typing import Any
 
 from seatcast.config import TrainConfig
 from seatcast.dataset import file_sha256, load_training_set
-from seatcast.errors import DataError
+from seatcast.errors import DataError, SeatcastError
+from seatcast.io import RowLedger
 from seatcast.model import MODEL_SUFFIX, build_pipeline, cross_validate, save_model
 from seatcast.report import plot_folds, write_json, write_rejected
 
@@ -75,7 +76,15 @@ def train(
 
     # Read, filter and tokenize the training data once for all folds.
     step = progress("tokenizing", None) if progress else None
-    data = load_training_set(config, root, progress=step)
+    ledger = RowLedger()
+    try:
+        data = load_training_set(config, root, progress=step, ledger=ledger)
+    except SeatcastError:
+        # Written when loading fails too (too many rejected rows, say), so that the user can
+        # see which rows were unusable.
+        if ledger.rows_read:
+            write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+        raise
     summary = data.ledger.summary()
     logger.info(
         "Training data: %d rows read, %d used, %d excluded %s, %d rejected %s",

@@ -30,6 +30,7 @@ logger = logging.getLogger("seatcast")
 COMMAND_MODULES = (
     "train",
     "predict",
+    "backtest",
     "evaluate",
     "preprocess",
     "seats",
@@ -88,35 +89,92 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+class _Interrupted(KeyboardInterrupt):
+    """Raised in the main process by SIGINT or SIGTERM."""
+
+
+_interrupted_by: list[str] = []
+
+
+def _interrupt(signum: int, frame: object) -> None:
     # SIGTERM takes the same clean-up path as Ctrl-C: pools are stopped and temporary files
-    # removed by the `finally` blocks that KeyboardInterrupt unwinds through.
-    raise KeyboardInterrupt(f"signal {signum}")
+    # removed by the `finally` blocks that the exception unwinds through. A second signal
+    # during that clean-up is ignored, so that the clean-up itself is not cut short.
+    if _interrupted_by:
+        return
+    name = signal.Signals(signum).name
+    _interrupted_by.append(name)
+    raise _Interrupted(name)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _report(error: BaseException, verbose: int) -> int:
+    """Log ``error`` as one line and return the exit code it maps to."""
+    if isinstance(error, SeatcastError):
+        logger.error("%s: %s", type(error).__name__, _one_line(error))
+        return error.exit_code
+    if isinstance(error, MemoryError):
+        logger.error(
+            "MemoryError: ran out of memory. Lower --jobs or --chunk-size, or use a machine "
+            "with more memory."
+        )
+        return EXIT_FAILURE
+    if isinstance(error, OSError):
+        target = f" {error.filename}" if error.filename else ""
+        logger.error(
+            "OSError: cannot access%s: %s. Check that the path exists, is writable and the "
+            "disk is not full.",
+            target,
+            error.strerror or _one_line(error),
+        )
+        return EXIT_FAILURE
+    # Anything else is a bug in seatcast: say so, and keep the traceback for -v.
+    logger.error(
+        "InternalError: %s: %s. This is a bug in seatcast; run again with -v to see where it "
+        "happened, and report it.",
+        type(error).__name__,
+        _one_line(error),
+        exc_info=verbose > 0,
+    )
+    return EXIT_FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``seatcast`` command line and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    _configure_logging(args.verbose, args.quiet)
-    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    """Run the ``seatcast`` command line and return its exit code.
+
+    Every error is logged as one line on standard error; a traceback is shown only for an
+    unexpected error, and only with ``-v``.
+    """
+    _interrupted_by.clear()
+    verbose = 0
+    previous = {
+        signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        verbose = args.verbose
+        _configure_logging(args.verbose, args.quiet)
         result = args.func(args)
-    except SeatcastError as error:
-        logger.error("%s: %s", type(error).__name__, error)
-        return error.exit_code
     except KeyboardInterrupt:
-        logger.error("Interrupted: stopped the run; no partial output was kept.")
+        name = _interrupted_by[0] if _interrupted_by else "SIGINT"
+        logger.error("Interrupted by %s: stopped the run; no partial output was kept.", name)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of standard output went away (for example `| head`); nothing to report.
         sys.stderr.close()
         return EXIT_FAILURE
+    except Exception as error:
+        return _report(error, verbose)
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return EXIT_OK if result is None else int(result)
 
 

@@ -9,10 +9,16 @@ from pathlib import Path
 from seatcast.cli._options import add_run_options
 from seatcast.cli._progress import ProgressFactory
 from seatcast.config import LimitSettings, RunSettings, SourceSpec
-from seatcast.errors import ConfigError
+from seatcast.errors import ConfigError, SeatcastError
 from seatcast.evaluation import evaluate_model
+from seatcast.io import RowLedger
 from seatcast.model import load_model
-from seatcast.report import plot_confusion_matrix, write_json, write_rejected
+from seatcast.report import (
+    format_row_summary,
+    plot_confusion_matrix,
+    write_json,
+    write_rejected,
+)
 
 logger = logging.getLogger("seatcast")
 
@@ -44,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="metrics JSON to write; a confusion-matrix PNG and rejected.csv go beside it",
     )
+    parser.add_argument(
+        "--max-rejected-share",
+        type=float,
+        default=LimitSettings().max_rejected_share,
+        help="fail when more than this share of rows is unusable (default: %(default)s)",
+    )
     add_run_options(parser)
     parser.set_defaults(func=run)
 
@@ -63,19 +75,28 @@ def run(args: argparse.Namespace) -> None:
             backend=args.backend or "processes",
             scheduler=args.scheduler,
         )
+        limits = LimitSettings(max_rejected_share=args.max_rejected_share)
     except ValueError as error:
         raise ConfigError(f"invalid option: {error}") from None
     model = load_model(args.model)
     progress = ProgressFactory()
+    ledger = RowLedger()
     try:
         metrics, (data, _) = evaluate_model(
             model,
             spec,
             root=Path.cwd(),
             run=run_settings,
-            limits=LimitSettings(),
+            limits=limits,
             progress=progress("tokenizing", None),
+            ledger=ledger,
         )
+    except SeatcastError:
+        # Written when the evaluation fails too, so that the user can see which rows were
+        # unusable.
+        if ledger.rows_read:
+            _write_rejected(args.output, ledger)
+        raise
     finally:
         progress.close()
     labels = metrics["labels"]
@@ -83,6 +104,7 @@ def run(args: argparse.Namespace) -> None:
         f"{args.model} on {args.data}: {metrics['n_rows']} rows scored, "
         f"{metrics['n_rejected']} rejected"
     )
+    print(format_row_summary(ledger.summary()))
     for name in ("accuracy", "macro_precision", "macro_recall", "macro_f1"):
         print(f"{name:<16} {metrics[name]:.3f}")
     print(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
@@ -104,8 +126,18 @@ def run(args: argparse.Namespace) -> None:
             f"{args.model.stem} on {args.data.name}",
         )
         print(f"metrics: {args.output}\nplot:    {png}")
-        if data.ledger.rows_rejected:
-            rejected = write_rejected(
-                args.output.parent / "rejected.csv", data.ledger.rejected_rows
-            )
-            print(f"rejected: {rejected}")
+    rejected = _write_rejected(args.output, data.ledger)
+    if rejected is not None:
+        print(f"rejected: {rejected}")
+
+
+def _write_rejected(output: Path | None, ledger: RowLedger) -> Path | None:
+    """Write rejected.csv beside ``output``, or say how to get it when there is no output."""
+    if output is not None:
+        return write_rejected(output.parent / "rejected.csv", ledger.rejected_rows)
+    if ledger.rows_rejected:
+        logger.warning(
+            "%d rows were rejected; pass --output to write them to rejected.csv",
+            ledger.rows_rejected,
+        )
+    return None

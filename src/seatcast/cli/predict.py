@@ -11,8 +11,16 @@ from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.train import run_overrides
 from seatcast.config import load_election_config
+from seatcast.errors import SeatcastError
 from seatcast.forecast import run_forecast
-from seatcast.report import format_row_summary, format_table, seat_table, write_forecast
+from seatcast.io import RowLedger
+from seatcast.report import (
+    format_row_summary,
+    format_table,
+    seat_table,
+    write_forecast,
+    write_rejected,
+)
 
 logger = logging.getLogger("seatcast")
 
@@ -78,13 +86,21 @@ def run(args: argparse.Namespace) -> None:
     root, _, reports_dir = output_dirs(args, args.config)
     report_dir = reports_dir / (config.name or "election")
     progress = ProgressFactory()
+    ledger = RowLedger()
     try:
         result = run_forecast(
             config,
             root,
             predictions_path=report_dir / "predictions.csv.gz",
             progress=progress("classifying tweets", None),
+            ledger=ledger,
         )
+    except SeatcastError:
+        # Written when the run fails too (too many rejected rows, say), so that the user can
+        # see which rows were unusable. An interrupted run writes nothing.
+        if ledger.rows_read:
+            write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+        raise
     finally:
         progress.close()
     paths = write_forecast(result, report_dir)
