@@ -6,16 +6,19 @@ per usable row as results arrive, in input order::
 
     {"line": 2, "tokens": ["@user", "great", "rally", "!"]}
 
-The output is written under a temporary name and renamed when complete. Memory stays bounded
-by ``jobs``, ``chunk_size`` and the pending-chunk limit, not by the size of the input.
+Workers return each chunk's output already encoded as UTF-8 JSON Lines, so the parent process
+only reads input and writes bytes; the output is byte-identical for any number of jobs and
+either backend. It is written under a temporary name and renamed when complete. Memory stays
+bounded by ``jobs``, ``chunk_size`` and the pending-chunk limit, not by the size of the input.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import logging
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from seatcast.config import LimitSettings, RunSettings, SourceSpec
@@ -24,9 +27,56 @@ from seatcast.parallel import ordered_map
 from seatcast.preprocess import CleanOptions, clean_chunk
 from seatcast.report import atomic_path
 
-__all__ = ["preprocess_file"]
+__all__ = ["clean_to_jsonl", "preprocess_file"]
 
 logger = logging.getLogger(__name__)
+
+# zlib's default compression level.
+GZIP_LEVEL = 6
+
+# One encoder for every row: json.dumps would build a new one per call.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def clean_to_jsonl(
+    batch: tuple[Sequence[int], Sequence[str]], options: CleanOptions, compress: bool = False
+) -> tuple[int, bytes]:
+    """Clean a chunk of tweets and encode it as JSON Lines; a top-level worker function.
+
+    Parameters
+    ----------
+    batch : tuple of (sequence of int, sequence of str)
+        The line number where each tweet starts, and the tweets, in order.
+    options : CleanOptions
+        Passed to :func:`seatcast.preprocess.clean_chunk`.
+    compress : bool, default=False
+        Return the lines as one complete gzip member. Concatenated members form a valid
+        gzip file, so compression runs in the workers rather than in the process writing.
+
+    Returns
+    -------
+    n_rows : int
+        The number of lines encoded.
+    payload : bytes
+        One line ``{"line": N, "tokens": [...]}`` per tweet, in order, UTF-8 encoded (and
+        gzip-compressed when ``compress``). A lone surrogate in a token is written as a
+        ``\\udXXX`` JSON escape, so the output is always valid UTF-8.
+    """
+    lines, texts = batch
+    documents = clean_chunk(texts, options)
+    # Built by hand, but the same text as json.dumps({"line": ..., "tokens": ...}).
+    text = "".join(
+        [
+            f'{{"line": {line}, "tokens": {_encode_json(tokens)}}}\n'
+            for line, tokens in zip(lines, documents, strict=True)
+        ]
+    )
+    # A lone surrogate becomes "\udXXX", which inside a JSON string is a valid escape.
+    payload = text.encode("utf-8", "backslashreplace")
+    if compress:
+        # mtime=0 keeps the bytes the same from run to run and for any number of jobs.
+        payload = gzip.compress(payload, compresslevel=GZIP_LEVEL, mtime=0)
+    return len(documents), payload
 
 
 def preprocess_file(
@@ -42,8 +92,29 @@ def preprocess_file(
 ) -> RowLedger:
     """Clean and tokenize every usable row of ``spec`` into ``output`` (JSON Lines).
 
-    Returns the row accounting; rejected rows are in ``ledger.rejected_rows``. Pass
-    ``ledger`` to keep the accounting when the run fails.
+    Parameters
+    ----------
+    spec : SourceSpec
+        The input file and how to read it.
+    output : Path
+        The JSON Lines file to write; gzip-compressed when its name ends in ``.gz``.
+    root : Path
+        The folder that a relative ``spec.path`` is resolved against.
+    options : CleanOptions
+        How to clean each tweet.
+    run : RunSettings
+        Jobs, chunk size, backend and Dask scheduler.
+    limits : LimitSettings
+        Input limits and the share of unusable rows tolerated.
+    progress : callable, default=None
+        Called with the number of rows written after each chunk.
+    ledger : RowLedger, default=None
+        Receives the row accounting; pass one to keep it when the run fails.
+
+    Returns
+    -------
+    RowLedger
+        The row accounting; rejected rows are in ``ledger.rejected_rows``.
 
     Raises
     ------
@@ -56,9 +127,8 @@ def preprocess_file(
         file is left behind then either.
     """
     ledger = ledger if ledger is not None else RowLedger()
-    line_numbers: deque[list[int]] = deque()
 
-    def items() -> Iterator[tuple[str, list[str]]]:
+    def items() -> Iterator[tuple[str, tuple[list[int], list[str]]]]:
         for chunk in read_chunks(
             spec,
             root=root,
@@ -67,27 +137,28 @@ def preprocess_file(
             chunk_size=run.chunk_size,
             limits=limits,
         ):
-            line_numbers.append(chunk.lines)
-            yield f"{chunk.source} line {chunk.first_line}", chunk.texts
+            yield f"{chunk.source} line {chunk.first_line}", (chunk.lines, chunk.texts)
 
     results = ordered_map(
-        clean_chunk,
+        clean_to_jsonl,
         items(),
-        extra=(options,),
+        extra=(options, Path(output).suffix.lower() == ".gz"),
         jobs=run.jobs,
         backend=run.backend,
         scheduler=run.scheduler,
     )
-    with atomic_path(output) as temporary, open(temporary, "w", encoding="utf-8") as out:
-        for tokens_per_row in results:
-            lines = line_numbers.popleft()
-            out.writelines(
-                json.dumps({"line": line, "tokens": tokens}, ensure_ascii=False) + "\n"
-                for line, tokens in zip(lines, tokens_per_row, strict=True)
-            )
-            ledger.use(len(lines))
+    # closing() stops the workers at once when writing fails, instead of at garbage collection.
+    with (
+        contextlib.closing(results),
+        atomic_path(output) as temporary,
+        open(temporary, "wb") as out,
+    ):
+        for written, payload in results:
+            out.write(payload)
+            ledger.use(written)
             if progress is not None:
-                progress(len(lines))
+                progress(written)
         ledger.check_balanced()
         ledger.check_rejected_share(limits.max_rejected_share, str(spec.path))
+    logger.info("Wrote %d rows to %s", ledger.rows_used, output)
     return ledger

@@ -5,20 +5,25 @@ it takes a top-level function, an iterable of ``(label, argument)`` pairs and a 
 extra arguments, and yields ``function(argument, *extra)`` for each pair in input order.
 
 * ``jobs=1`` calls the function in this process, one chunk at a time.
-* ``backend="processes"`` starts ``jobs`` worker processes once for the whole run. At most
+* ``backend="processes"`` starts ``jobs`` worker processes once for the whole run. The extra
+  arguments reach each worker once, when it starts (inherited through ``fork`` on Linux and
+  macOS, pickled once per worker elsewhere); each chunk then sends only its argument. At most
   ``max_pending`` chunks are in flight, so the input is read while earlier chunks are being
   processed, and memory stays bounded however long the input is.
 * ``backend="dask"`` submits the same function to a ``dask.distributed`` cluster: the one at
-  ``scheduler``, or a local cluster of ``jobs`` single-threaded worker processes.
+  ``scheduler``, or a local cluster of ``jobs`` single-threaded worker processes that listens
+  on 127.0.0.1 only and has no dashboard. The extra arguments are scattered to every worker
+  once, so a remote worker needs no shared file system for them.
 
 A worker that raises ends the run with :class:`~seatcast.errors.PipelineError` naming the
-chunk's label, for example ``data/x.csv line 2001``. A worker that dies (killed by a signal or
-by the out-of-memory killer) ends it the same way instead of hanging. On any early exit,
-including Ctrl-C, pending chunks are cancelled and the worker processes are stopped.
+chunk's label, for example ``data/x.csv line 2001``. A worker process that dies (killed by a
+signal or by the out-of-memory killer) ends it the same way instead of hanging. On any early
+exit, including Ctrl-C, pending chunks are cancelled and the worker processes are stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -31,14 +36,22 @@ from typing import Any, TypeVar
 
 from seatcast.errors import ConfigError, PipelineError, SeatcastError
 
-__all__ = ["BACKENDS", "MAX_JOBS", "ordered_map", "resolve_jobs"]
+__all__ = ["BACKENDS", "DEFAULT_CHUNK_SIZE", "MAX_JOBS", "ordered_map", "resolve_jobs"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("processes", "dask")
 
+# Tweets per chunk unless the config or --chunk-size says otherwise. Measured with
+# benchmarks/bench.py --chunk-sizes (docs/benchmarks.md): throughput is flat from about 1,000
+# to 10,000 tweets per chunk at 2 jobs and drops below that, where per-chunk overhead grows.
+DEFAULT_CHUNK_SIZE = 2000
+
 # More workers than this is almost surely a typo; each one holds a copy of the model.
 MAX_JOBS = 256
+
+# Seconds to wait for a dask scheduler to answer before giving up.
+DASK_CONNECT_TIMEOUT = 30
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,12 +60,22 @@ R = TypeVar("R")
 def resolve_jobs(jobs: int) -> int:
     """Check a requested number of workers and warn when it exceeds the CPUs available.
 
+    Parameters
+    ----------
+    jobs : int
+        The requested number of worker processes.
+
+    Returns
+    -------
+    int
+        ``jobs``, unchanged.
+
     Raises
     ------
     ConfigError
         If ``jobs`` is below 1 or above :data:`MAX_JOBS`.
     """
-    if not isinstance(jobs, int) or jobs < 1:
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ConfigError(f"`jobs` must be a whole number of at least 1; got {jobs!r}")
     if jobs > MAX_JOBS:
         raise ConfigError(f"`jobs` must be at most {MAX_JOBS}; got {jobs}")
@@ -68,27 +91,47 @@ def resolve_jobs(jobs: int) -> int:
     return jobs
 
 
-def _init_worker() -> None:
+def _describe_failure(label: str, error: BaseException) -> str:
+    return f"a worker failed on the chunk at {label}: {type(error).__name__}: {error}"
+
+
+# ---------------------------------------------------------------------------------------------
+# In this process
+
+
+def _serial_map(function, items, extra):
+    for label, argument in items:
+        try:
+            result = function(argument, *extra)
+        except SeatcastError:
+            raise
+        except Exception as error:
+            raise PipelineError(_describe_failure(label, error)) from error
+        yield result
+
+
+# ---------------------------------------------------------------------------------------------
+# Process pool
+
+# The function and extra arguments of the pool this worker process belongs to, set once by
+# _init_worker when the process starts.
+_WORKER_TASK: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
+
+
+def _init_worker(function: Callable[..., Any], extra: tuple[Any, ...]) -> None:
+    global _WORKER_TASK
     # Ctrl-C reaches every process in the terminal's process group. Workers ignore it and the
     # parent stops them, so the user sees one message instead of a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A forked worker inherits the parent's SIGTERM handler; restore the default so that the
     # parent's terminate() ends it quietly.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _WORKER_TASK = (function, extra)
 
 
-def _describe_failure(label: str, error: BaseException) -> str:
-    return f"a worker failed on the chunk at {label}: {type(error).__name__}: {error}"
-
-
-def _serial_map(function, items, extra):
-    for label, argument in items:
-        try:
-            yield function(argument, *extra)
-        except SeatcastError:
-            raise
-        except Exception as error:
-            raise PipelineError(_describe_failure(label, error)) from error
+def _run_in_worker(argument: Any) -> Any:
+    function, extra = _WORKER_TASK
+    return function(argument, *extra)
 
 
 def _stop_pool(executor: ProcessPoolExecutor) -> None:
@@ -103,11 +146,32 @@ def _stop_pool(executor: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
         if process.is_alive():
             process.kill()
+            process.join(timeout=5)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # fork starts workers in milliseconds and lets them inherit what the parent has loaded
+    # (the model, functions defined in a notebook). Windows has only spawn.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _worker_died(label: str) -> PipelineError:
+    return PipelineError(
+        f"a worker process died while processing the chunk at {label} or a chunk after it "
+        "(killed by a signal or out of memory); no output was kept. Run again, or lower "
+        "--jobs or --chunk-size if memory is short."
+    )
 
 
 def _process_map(function, items, extra, jobs, max_pending):
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
+    executor = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(function, extra),
+    )
+    logger.debug("Started a pool of %d worker processes", jobs)
     pending: deque[tuple[str, Future]] = deque()
     try:
         iterator = iter(items)
@@ -119,18 +183,20 @@ def _process_map(function, items, extra, jobs, max_pending):
                 except StopIteration:
                     exhausted = True
                     break
-                pending.append((label, executor.submit(function, argument, *extra)))
+                try:
+                    future = executor.submit(_run_in_worker, argument)
+                except BrokenProcessPool:
+                    # The pool broke while earlier chunks were in flight; the oldest of them
+                    # is the first whose output is lost.
+                    raise _worker_died(pending[0][0] if pending else label) from None
+                pending.append((label, future))
             if not pending:
                 return
             label, future = pending.popleft()
             try:
                 result = future.result()
             except BrokenProcessPool:
-                raise PipelineError(
-                    f"a worker process died while processing the chunk at {label} (killed by a "
-                    "signal or out of memory); no output was kept. Run again, or lower --jobs "
-                    "or --chunk-size if memory is short."
-                ) from None
+                raise _worker_died(label) from None
             except SeatcastError:
                 raise
             except Exception as error:
@@ -140,34 +206,69 @@ def _process_map(function, items, extra, jobs, max_pending):
         _stop_pool(executor)
 
 
-def _dask_map(function, items, extra, jobs, max_pending, scheduler):
+# ---------------------------------------------------------------------------------------------
+# Dask
+
+
+def _quiet_dask_logs() -> None:
+    # A local cluster logs every start and stop at INFO on these loggers; a run shows its own
+    # progress instead. Warnings and errors still come through.
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _connect_dask(scheduler: str | None, jobs: int):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError(
             "backend 'dask' needs dask.distributed; install it with `pip install 'seatcast[dask]'`."
         ) from None
-    cluster = None
+    _quiet_dask_logs()
     if scheduler:
         try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as error:
+            client = Client(scheduler, timeout=f"{DASK_CONNECT_TIMEOUT}s")
+        except (OSError, TimeoutError, ValueError) as error:
             raise ConfigError(
                 f"cannot connect to the dask scheduler at {scheduler!r}: {error}. Check "
-                "--scheduler and that the scheduler is running and reachable."
+                "--scheduler (such as tcp://10.0.0.5:8786) and that the scheduler is running "
+                "and reachable from this machine."
             ) from None
-    else:
-        cluster = LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
+        return client, None
+    # Loopback only and no dashboard: a local run opens no port that another machine can reach.
+    cluster = LocalCluster(
+        n_workers=jobs,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.WARNING,
+    )
+    try:
         client = Client(cluster)
-    logger.info("Dask backend: %s", client.dashboard_link or client.scheduler.address)
+    except BaseException:
+        cluster.close()
+        raise
+    return client, cluster
+
+
+def _dask_map(function, items, extra, jobs, max_pending, scheduler):
+    client, cluster = _connect_dask(scheduler, jobs)
     pending: deque[tuple[str, Any]] = deque()
     try:
+        threads = sum(client.nthreads().values())
+        if threads == 0:
+            raise ConfigError(
+                f"the dask scheduler at {scheduler!r} has no workers; start at least one with "
+                f"`dask worker {scheduler}`."
+            )
+        logger.info(
+            "Dask backend: scheduler %s, %d worker threads", client.scheduler.address, threads
+        )
+        if max_pending is None:
+            max_pending = 2 * max(threads, jobs)
+        # Every worker receives the extra arguments once; the tasks then refer to them by key.
+        shipped = client.scatter(list(extra), broadcast=True, hash=False) if extra else []
         iterator = iter(items)
         exhausted = False
         while True:
@@ -178,7 +279,7 @@ def _dask_map(function, items, extra, jobs, max_pending, scheduler):
                     exhausted = True
                     break
                 # pure=False: identical chunks must still be computed, and in their own slot.
-                future = client.submit(function, argument, *extra, pure=False)
+                future = client.submit(function, argument, *shipped, pure=False)
                 pending.append((label, future))
             if not pending:
                 return
@@ -188,14 +289,23 @@ def _dask_map(function, items, extra, jobs, max_pending, scheduler):
             except SeatcastError:
                 raise
             except Exception as error:
+                # A worker that dies is replaced by its nanny and the chunk is retried; after
+                # distributed.scheduler.allowed-failures retries the chunk fails with
+                # KilledWorker, which ends up here.
                 raise PipelineError(_describe_failure(label, error)) from error
             yield result
     finally:
         for _, future in pending:
             future.cancel()
-        client.close()
+        with contextlib.suppress(Exception):
+            client.close()
         if cluster is not None:
-            cluster.close()
+            with contextlib.suppress(Exception):
+                cluster.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
 
 
 def ordered_map(
@@ -216,31 +326,50 @@ def ordered_map(
         A top-level (picklable) function.
     items : iterable of (str, object)
         Pairs of a label used in error messages, such as ``"data/x.csv line 2001"``, and the
-        argument. Only the argument is sent to the worker.
+        argument. Only the argument is sent to the worker. The iterable is consumed lazily,
+        at most ``max_pending`` items ahead of the result being yielded.
     extra : tuple, default=()
-        Arguments passed after each item's argument, such as options.
+        Arguments passed after each item's argument, such as options or a model. They are
+        sent to each worker once, not with every chunk.
     jobs : int, default=1
-        Worker processes; 1 runs in this process.
+        Worker processes; 1 runs in this process (unless ``backend`` is ``'dask'``).
     backend : {'processes', 'dask'}, default='processes'
-        Where the chunks run when ``jobs > 1`` or a scheduler is given.
+        Where the chunks run.
     scheduler : str, default=None
-        Address of a running Dask scheduler; a local cluster when ``None``.
+        Address of a running Dask scheduler, such as ``tcp://10.0.0.5:8786``; with the dask
+        backend, a local cluster of ``jobs`` workers when ``None``.
     max_pending : int, default=None
-        Chunks in flight at once; ``2 * jobs`` when ``None``. It bounds memory.
+        Chunks in flight at once; ``2 * jobs`` when ``None`` (with a remote Dask scheduler,
+        twice its worker threads). It bounds memory.
+
+    Returns
+    -------
+    iterator
+        The results, in the order of ``items``. Nothing starts until the first one is
+        requested; closing the iterator early stops the workers.
 
     Raises
     ------
     PipelineError
-        If a worker raises or dies.
+        If a worker raises or dies. The message names the chunk's label.
     ConfigError
-        If ``jobs`` or ``backend`` is invalid, or the scheduler cannot be reached.
+        If ``jobs``, ``backend`` or ``max_pending`` is invalid, or the scheduler cannot be
+        reached.
     """
     jobs = resolve_jobs(jobs)
     if backend not in BACKENDS:
         raise ConfigError(f"`backend` must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    max_pending = max_pending or 2 * jobs
+    if max_pending is not None and (not isinstance(max_pending, int) or max_pending < 1):
+        raise ConfigError(
+            f"`max_pending` must be a whole number of at least 1; got {max_pending!r}"
+        )
     if backend == "dask":
         return _dask_map(function, items, extra, jobs, max_pending, scheduler)
+    if scheduler:
+        raise ConfigError(
+            f"`scheduler` is set to {scheduler!r}, but `backend` is 'processes'; use "
+            "--backend dask to run on that cluster, or drop --scheduler."
+        )
     if jobs == 1:
         return _serial_map(function, items, extra)
-    return _process_map(function, items, extra, jobs, max_pending)
+    return _process_map(function, items, extra, jobs, max_pending or 2 * jobs)

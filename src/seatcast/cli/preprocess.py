@@ -26,12 +26,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Clean and tokenize every usable row of INPUT (CSV, TSV, JSON Lines, SemEval, or "
             ".gz of each) on a worker pool, and write one JSON object per row, in input "
-            'order: {"line": N, "tokens": [...]}. Unusable rows go to a rejected.csv beside '
-            "the output."
+            'order: {"line": N, "tokens": [...]}. The input is read and the output written '
+            "in chunks, so memory does not grow with the file. The output is the same bytes "
+            "for any --jobs. Unusable rows go to a rejected.csv beside the output."
         ),
     )
     parser.add_argument("input", type=Path, help="tweet file to read")
-    parser.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines file to write")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        help="JSON Lines file to write (gzip-compressed when it ends in .gz)",
+    )
     parser.add_argument("--text-column", default="text", help="column with the tweet text")
     parser.add_argument(
         "--format",
