@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 # Rejection reasons, as written to rejected.csv and the run summary.
 REASON_BAD_BYTES = "invalid bytes for the file encoding"
+REASON_NUL = "NUL bytes in the row"
 REASON_LONE_SURROGATE = "lone UTF-16 surrogate escape in JSON"
 REASON_EMPTY_TEXT = "empty text"
 REASON_MISSING_TEXT = "no text field"
@@ -78,7 +79,9 @@ JSONL_COLUMN_CHECK_ROWS = 100
 # lone surrogates from JSON escapes. Neither can be written as UTF-8.
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _UNICODE_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_SEMEVAL_START_RE = re.compile(r"^\d+\t[^\t\n]+\t")
+# A SemEval record starts with a numeric id and a tab; any other line without two tabs is
+# the continuation of a text that holds a line break.
+_SEMEVAL_START_RE = re.compile(r"^\d+\t")
 # UTF-8 text that was decoded as latin-1 or cp1252 and saved again: "é" becomes "Ã©" and
 # "’" becomes "â€™".
 _MOJIBAKE_RE = re.compile(
@@ -543,7 +546,12 @@ class _CsvLines:
         self.pushed_back.extendleft(reversed(lines))
 
 
-def _check_header(source: str, header: list[str], wanted: list[str]) -> None:
+def _check_header(source: str, header: list[str], wanted: list[str], encoding: str) -> None:
+    if any(_SURROGATE_RE.search(name) or "\x00" in name for name in header):
+        raise DataError(
+            f"the header row of {source} is not valid {encoding} text; the file is binary or "
+            "in another encoding. Give a text file, or set its `encoding`."
+        )
     _check_columns(source, header, wanted)
     for name in dict.fromkeys(wanted):
         positions = [str(i + 1) for i, column in enumerate(header) if column == name]
@@ -558,7 +566,7 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
     # Our own limit on lines and records comes first; the csv module's must not be lower.
     csv.field_size_limit(max(lines.limit + 2, csv.field_size_limit()))
     feed = _CsvLines(lines)
-    reader = csv.reader(feed, delimiter=delimiter)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
     header: list[str] | None = None
     while True:
         feed.start_record()
@@ -586,7 +594,7 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
                 continue
             if header is None:
                 header = [name.strip().lstrip("\ufeff") for name in row]
-                _check_header(source, header, wanted)
+                _check_header(source, header, wanted, lines.encoding)
                 continue
             if len(row) == len(header):
                 ledger.rows_read += 1
@@ -597,7 +605,7 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
             else:
                 problem = f"{REASON_FIELD_COUNT} (expected {len(header)}, got {len(row)})"
         if problem is None:
-            reader = csv.reader(feed, delimiter=delimiter)
+            reader = csv.reader(feed, delimiter=delimiter, strict=True)
             continue
         if header is None:
             raise DataError(f"{source}: the header row is not valid CSV ({problem}).")
@@ -609,7 +617,7 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
         ledger.rows_read += 1
         ledger.reject(source, number, problem, first.rstrip("\r\n"))
         feed.push_back(rest)
-        reader = csv.reader(feed, delimiter=delimiter)
+        reader = csv.reader(feed, delimiter=delimiter, strict=True)
     if header is None:
         raise DataError(f"{source} has no header row; the first row must name the columns.")
 
@@ -748,6 +756,10 @@ def read_rows(
         values = [text or "", raw_label or "", *(record.get(name) or "" for name in extra_columns)]
         if any(_SURROGATE_RE.search(value) for value in values):
             ledger.reject(source, number, REASON_BAD_BYTES, text or "")
+            continue
+        # NUL bytes are not text; a run of them is what a crash leaves in a file.
+        if any("\x00" in value for value in values):
+            ledger.reject(source, number, REASON_NUL, (text or "").replace("\x00", "\\0"))
             continue
         if text is None and spec.text_column not in record:
             shown = json.dumps(record, ensure_ascii=False)
