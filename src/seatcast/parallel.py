@@ -50,6 +50,9 @@ DEFAULT_CHUNK_SIZE = 2000
 # More workers than this is almost surely a typo; each one holds a copy of the model.
 MAX_JOBS = 256
 
+# Where a local Dask cluster's scheduler serves HTTP: loopback, a free port chosen by the OS.
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
+
 # Seconds to wait for a dask scheduler to answer before giving up.
 DASK_CONNECT_TIMEOUT = 30
 
@@ -236,12 +239,15 @@ def _connect_dask(scheduler: str | None, jobs: int):
             ) from None
         return client, None
     # Loopback only and no dashboard: a local run opens no port that another machine can reach.
+    # The scheduler still serves its plain HTTP routes (health, metrics); without an address
+    # it would take the fixed port 8787 and fail when another cluster already holds it.
     cluster = LocalCluster(
         n_workers=jobs,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOOPBACK_ANY_PORT},
         silence_logs=logging.WARNING,
     )
     try:
