@@ -66,9 +66,7 @@ def _sign_pattern(party: PartySpec) -> re.Pattern[str] | None:
         return None
     # Longest first, so that "Jana Sena" is tried before "Jana" inside one alternation.
     alternatives.sort(key=len, reverse=True)
-    return re.compile(
-        _SIGN_START + "(?:" + "|".join(alternatives) + ")" + _SIGN_END, re.IGNORECASE
-    )
+    return re.compile(_SIGN_START + "(?:" + "|".join(alternatives) + ")" + _SIGN_END, re.IGNORECASE)
 
 
 class PartyMatcher:

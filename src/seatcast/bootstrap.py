@@ -249,8 +249,7 @@ class ConfusionCorrection:
         for (parties, label), count in combos.items():
             if label not in index:
                 raise DataError(
-                    f"predicted label {label!r} is not in the confusion matrix labels "
-                    f"{self.labels}"
+                    f"predicted label {label!r} is not in the confusion matrix labels {self.labels}"
                 )
             vector = groups.setdefault(parties, np.zeros(len(self.labels)))
             vector[index[label]] += count
@@ -283,9 +282,7 @@ class ConfusionCorrection:
             "method": self.method,
             "labels": self.labels,
             "matrix": self.matrix.astype(int).tolist(),
-            "recall": {
-                label: float(self.rates_[i, i]) for i, label in enumerate(self.labels)
-            },
+            "recall": {label: float(self.rates_[i, i]) for i, label in enumerate(self.labels)},
         }
 
 

@@ -76,7 +76,16 @@ EXCLUDED_UNCERTAIN = "classifier confidence below min_confidence"
 
 # Columns of predictions.csv.gz. `date` is ISO 8601 in UTC, `state` the source's
 # location_column, `gold_label` the source's label_column; each is empty when not configured.
-PREDICTION_COLUMNS = ("file", "line", "parties", "label", "confidence", "date", "state", "gold_label")
+PREDICTION_COLUMNS = (
+    "file",
+    "line",
+    "parties",
+    "label",
+    "confidence",
+    "date",
+    "state",
+    "gold_label",
+)
 
 # Characters that near-duplicate detection ignores: everything but word characters, # and @.
 _NON_WORD_RE = re.compile(rf"(?:(?!{WORD_CHAR})[^#@\s])+")
@@ -492,14 +501,28 @@ def run_forecast(
             for labels, confidences in results:
                 kept = stream.kept.popleft()
                 rows = zip(
-                    kept.lines, kept.parties, labels, confidences, kept.dates, kept.states,
-                    kept.gold, strict=True,
+                    kept.lines,
+                    kept.parties,
+                    labels,
+                    confidences,
+                    kept.dates,
+                    kept.states,
+                    kept.gold,
+                    strict=True,
                 )
                 for line, parties_of, label, confidence, date, state, gold in rows:
                     if writer is not None:
                         writer.writerow(
-                            [kept.source, line, "|".join(parties_of), label,
-                             f"{confidence:.4f}", date, state, gold]
+                            [
+                                kept.source,
+                                line,
+                                "|".join(parties_of),
+                                label,
+                                f"{confidence:.4f}",
+                                date,
+                                state,
+                                gold,
+                            ]
                         )
                     if confidence < config.min_confidence:
                         stream.counts.below_min_confidence += 1
@@ -522,10 +545,10 @@ def run_forecast(
         ledger.check_balanced()
         ledger.check_rejected_share(config.limits.max_rejected_share, "election corpus")
     if stream.unknown_party_values:
-        shown = ", ".join(f"{value!r} ({n})" for value, n in stream.unknown_party_values.most_common(5))
-        logger.info(
-            "party column values that name no party (counted as unmatched): %s", shown
+        shown = ", ".join(
+            f"{value!r} ({n})" for value, n in stream.unknown_party_values.most_common(5)
         )
+        logger.info("party column values that name no party (counted as unmatched): %s", shown)
     logger.info("Count cleaning and attribution: %s", stream.counts.as_dict())
     if ledger.rows_used == 0:
         raise DataError(

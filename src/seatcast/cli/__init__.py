@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "train",
     "predict",
     "backtest",
+    "labelnoise",
+    "subevents",
     "evaluate",
     "preprocess",
     "seats",

@@ -21,6 +21,7 @@ from seatcast.report import (
     write_forecast,
     write_rejected,
 )
+from seatcast.subevents import run_subevents
 
 logger = logging.getLogger("seatcast")
 
@@ -34,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Classify every tweet of an election corpus, count positive and negative tweets "
             "per party, compute each party's score (PSS by default) and convert the scores "
             "into seats. configs/elections/NAME.yaml writes reports/NAME/seats.csv, seats.json, "
-            "seats.png, summary.json, predictions.csv.gz and rejected.csv."
+            "seats.png, summary.json, predictions.csv.gz and rejected.csv, and, with "
+            "`subevents.enabled`, subevents.csv, subevents.md and subevents.png."
         ),
     )
     parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> None:
     finally:
         progress.close()
     paths = write_forecast(result, report_dir)
+    if config.subevents.enabled:
+        paths.update(run_subevents(config, root, report_dir))
     print(
         f"{result.name}: {result.score} score, {result.rule} rule, {result.total_seats} seats"
         + (f" (k = {result.k:g})" if result.rule == "power" else "")
@@ -117,5 +121,5 @@ def run(args: argparse.Namespace) -> None:
         print(f"\ntotal absolute seat error: {error}")
     print()
     for name, path in paths.items():
-        print(f"{name:<13} {path}")
-    print(f"{'predictions':<13} {report_dir / 'predictions.csv.gz'}")
+        print(f"{name:<22} {path}")
+    print(f"{'predictions.csv.gz':<22} {report_dir / 'predictions.csv.gz'}")
