@@ -68,38 +68,59 @@ def _class_range(first: int, last: int) -> str:
     return escape(first) if first == last else f"{escape(first)}-{escape(last)}"
 
 
-# Planes 0-3 hold every assigned letter and mark except the variation selectors supplement
-# in plane 14; scanning only these keeps the import-time cost near 30 ms.
-_SCANNED_CODE_POINTS = (range(0x0000, 0x32400), range(0xE0000, 0xE0200))
+# Only the Basic Multilingual Plane is scanned. With astral ranges in a class, Python's re
+# tests those ranges one by one, and the tokenizer ran five times slower on SemEval tweets.
+# Astral letters (such as the bold letters from U+1D400) are still word characters via ``\w``.
+_SCANNED_CODE_POINTS = (range(0x10000),)
 
 # Python's ``\w`` has no combining marks, so Devanagari vowel signs, accents written as
 # combining characters and U+FE0F would split words that NLTK (built on the ``regex``
 # module, whose ``\w`` includes marks) keeps whole.
+# NOTE: astral marks (Brahmi, Chakma and other historic or minority scripts) are not in
+# these classes, so words in those scripts split at each mark.
 _MARKS = _class_body(lambda c: unicodedata.category(c)[0] == "M", _SCANNED_CODE_POINTS)
 _LETTERS = _class_body(str.isalpha, _SCANNED_CODE_POINTS)
+# Upper- and lower-case letters, for finding all-caps words.
+_UPPER = _class_body(str.isupper, _SCANNED_CODE_POINTS)
+_LOWER = _class_body(str.islower, _SCANNED_CODE_POINTS)
 
 # A word character: Python's \w plus marks and the zero-width (non-)joiners used inside
-# Indic words. A letter is the same without digits and underscore.
+# Indic words. A letter is a BMP letter, mark or joiner (no digits, no underscore).
 WORD_CHAR = rf"[\w{_MARKS}\u200c\u200d]"
 LETTER = rf"[{_LETTERS}{_MARKS}\u200c\u200d]"
 
 # Emoji modifiers that belong to the character before them: text/emoji variation selectors,
 # the keycap mark and the five skin tones.
-EMOJI_MODIFIER = r"[\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF]"
+_EMOJI_MODIFIER_CHARS = r"\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF"
+EMOJI_MODIFIER = rf"[{_EMOJI_MODIFIER_CHARS}]"
 
 
 # --------------------------------------------------------------------------------------------
-# Token patterns (verbose mode; a literal space or # must be escaped)
+# Token patterns, in verbose mode: a literal space or # must be escaped
 # --------------------------------------------------------------------------------------------
 
-# Performance shortcut, not a token kind of its own: a run of letters that no later pattern
-# could extend. The lookahead lists every character that lets a later pattern take more than
-# the letter run (URL dots and colons, apostrophes and hyphens inside words, e-mail @ and +,
-# emoticon eyes and noses after d/p, joiners and emoji modifiers). A run followed by any of
-# them falls through to the full patterns below, so the result is the same either way.
+# Performance shortcut, not a token kind of its own: a word that no later pattern could
+# extend or split differently. The lookaheads list what lets a later pattern take over: a
+# joiner or emoji modifier right after the first letter (an emoji sequence), and after the
+# word the characters that continue a URL (including "www."), an e-mail address, a word or
+# a mouth-first emoticon such as d': or p^=. A word followed by any of them falls through to
+# the full patterns below, so the result is the same either way (a test checks this).
 FAST_WORD = rf"""
-    {LETTER}++
-    (?! [\w'’\-@.:;=/*+\u200c\u200d] | {EMOJI_MODIFIER} )
+    {LETTER} (?! [\u200d{_EMOJI_MODIFIER_CHARS}] ) {LETTER}*+ (?: ['’\-_]++ {LETTER}++ )*+
+    (?!
+        [\w’\-@:;=/*+{_EMOJI_MODIFIER_CHARS}]
+      | \. (?: [\w.+\-@] | (?<= (?i:www) \. ) )
+      | ' ['’\-_]*+ {LETTER}
+      | ['´^] [:;=8]
+    )
+"""
+
+# Performance shortcut like FAST_WORD: a symbol that starts no longer token, or a full stop
+# that starts neither an ellipsis nor an e-mail address. Runs of symbols are already cut to
+# three by then, and a following emoji modifier or joiner would start an emoji sequence.
+FAST_SYMBOL = rf"""
+    (?: [,!?"“”‘’…&$%] | \. (?! [^\S\r\n]*+ \. | [\w.+\-]{{0,63}}+ @ ) )
+    (?! [\u200d{_EMOJI_MODIFIER_CHARS}] )
 """
 
 # Characters that may sit inside a URL but never end one: a URL followed by a full stop or a
@@ -109,6 +130,7 @@ _URL_TAIL_PUNCT = r"""`!;:'".,?«»“”‘’…"""
 
 URL = rf"""
     (?i:
+        (?= [a-z0-9\-] )                     # cheap rejection of most other tokens
         (?:
             (?: https? | ftp ) : (?: /{{1,3}} | [a-z0-9%] )    # scheme, then slashes or host
           | www\d{{0,3}} \.                                   # www. and www2.
@@ -135,7 +157,7 @@ URL = rf"""
 # North American style numbers such as 555-123-4567 or +1 (800) 555 1234. The digit
 # boundaries keep the pattern from cutting 11 digits out of a longer run of digits.
 PHONE = r"""
-    (?<! \d )
+    (?= [+(\d] ) (?<! \d )
     (?: \+? [01] [\ *\-.)]{0,3}+ )?        # optional country code 0 or 1
     (?: \(? \d{3} [\ *\-.)]{0,3}+ )?       # optional area code, maybe in brackets
     \d{3} [\ *\-.)]{0,3}+ \d{4}            # exchange and line number
@@ -215,12 +237,13 @@ OTHER = r"""
 """
 
 # Order matters because alternation takes the first pattern that matches at a position, not
-# the longest: URLs come before everything that would split them at ":" or "/", phone
-# numbers and numbers before emoticons (8:30) and words, mentions before emoticons (@8),
-# emoticons before tags and arrows (<3, <-), and each word pattern before the looser one
-# after it. FAST_WORD goes first only because it cannot change the result (see its comment).
+# the longest. URLs come before everything that would split them at ":" or "/". Phone numbers
+# and numbers come before emoticons (8:30) and words, and mentions before emoticons (@8).
+# Emoticons come before tags and arrows (<3, <-), and each word pattern before the looser one
+# after it. FAST_WORD and FAST_SYMBOL go first only because they cannot change the result.
 TOKEN_PATTERNS = (
     FAST_WORD,
+    FAST_SYMBOL,
     URL,
     PHONE,
     NUMBER,
@@ -240,8 +263,8 @@ TOKEN_PATTERNS = (
 
 # The leading \s*+ skips whitespace inside the match, which is much faster than letting
 # findall try every pattern at every space. The single group makes findall return only the
-# token. Callers strip trailing whitespace first; otherwise each trailing space would start
-# a failed match that rescans to the end (quadratic on long blank tails).
+# token. Callers strip trailing whitespace first, because otherwise each trailing space would
+# start a failed match that rescans to the end (quadratic on long blank tails).
 TOKEN_RE = re.compile(
     r"\s*+(" + "|".join(f"(?:{pattern})" for pattern in TOKEN_PATTERNS) + ")",
     re.VERBOSE,
@@ -258,6 +281,10 @@ REPEATED_SYMBOL_RE = re.compile(r"([^\w\s]|_)\1{3,}")
 # Runs of four or more of one letter, the lengthening that reduce_len cuts to three.
 REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{3,}")
 
+# Cheap test run on every tweet: any character four times in a row. Only the few tweets that
+# pass it pay for the two substitutions above (about 5% of SemEval tweets).
+RUN_OF_FOUR_RE = re.compile(r"(.)\1\1\1", re.DOTALL)
+
 # HTML character references with their semicolon. Named references without one ("&amp",
 # "&not") are left alone, because in tweets "&not" is more likely text than an entity.
 ENTITY_RE = re.compile(r"&(?:\#[0-9]{1,8}|\#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -271,20 +298,32 @@ WHITESPACE_RE = re.compile(r"\s+")
 # A retweet starts with "RT @handle", possibly after quotes or spaces ("\"RT @x: ...").
 RETWEET_RE = re.compile(r"""[\s"'“”‘’]*RT\s*:?\s*@\w""", re.IGNORECASE)
 
-# Checks used only for tokens that look special, so the common token costs one dict lookup.
-MENTION_TOKEN_RE = re.compile(rf"@{WORD_CHAR}+")
-ALLCAPS_CANDIDATE_RE = re.compile(r"[^\W\d_a-z]{2}")
-
+# Applied by clean to the tokens of one tweet joined by newlines (a token never contains a
+# newline), so the few tokens that need Python code are found in one C-level pass. The
+# "url" and "caps" groups find cheap candidates that _replace_special checks exactly: a URL
+# token always has a ".", ":" or "/" after its first character, and an all-caps word starts
+# with a capital and has no lower-case letter.
+SPECIAL_TOKEN_RE = re.compile(
+    rf"""
+    ^ (?:
+        (?P<mention> @ (?! [\-*'´^:;=] ) [^\n]+ )      # "@:" and "@-:" are emoticons
+      | (?P<hashtag> \# [^\n]+ )
+      | (?P<url> [^\n.:/]++ [.:/] [^\n]* )
+      | (?P<caps> [{_UPPER}] [^\n{_LOWER}]*? [{_UPPER}] [^\n{_LOWER}]* ) $
+    )
+    """,
+    re.MULTILINE | re.VERBOSE,
+)
 
 # --------------------------------------------------------------------------------------------
 # Emoticons used to label NLTK twitter_samples
 # --------------------------------------------------------------------------------------------
 
 # The positive and negative halves of NLTK's twitter_samples were collected by searching for
-# happy and sad emoticons. These sets hold the emoticons found in those tweets (every
-# negative tweet and all but a handful of positive ones contain at least one), so removing
-# them keeps a model from learning the label from the search term. ": )" and ": (" are two
-# tokens; clean removes such pairs as a unit.
+# happy and sad emoticons. These sets hold the emoticons found in those tweets: all but 4 of
+# the 5,000 positive and 5 of the 5,000 negative tweets contain one as a token. Removing them
+# keeps a model from learning the label from the search term. ": )" and ": (" are two tokens,
+# which clean removes as a pair.
 POSITIVE_EMOTICONS: frozenset[str] = frozenset(
     {
         ":)",
@@ -359,7 +398,7 @@ class CleanOptions:
     ----------
     lowercase : bool, default=True
         Lower-case every token. Emoticons are lower-cased too, so ":D" and ":d" become the
-        same token ":d"; marker tokens such as "<url>" are already lower case.
+        same token ":d". Marker tokens such as "<url>" are always lower case.
     reduce_len : bool, default=True
         Cut runs of four or more of one letter inside a word to three ("sooooo" -> "sooo").
         Digits, URLs, mentions and hashtags are never cut.
@@ -448,14 +487,6 @@ def _replace_entity(match: re.Match[str]) -> str:
     return html.unescape(match.group())
 
 
-def _prepare(text: str) -> str:
-    """Unescape HTML entities, cut symbol runs to three and strip trailing whitespace."""
-    if "&" in text:
-        text = ENTITY_RE.sub(_replace_entity, text)
-    text = REPEATED_SYMBOL_RE.sub(r"\1\1\1", text)
-    return text.rstrip()
-
-
 def tokenize(text: str) -> list[str]:
     """Split a tweet into tokens, keeping case.
 
@@ -475,16 +506,19 @@ def tokenize(text: str) -> list[str]:
     Matches NLTK's ``TweetTokenizer().tokenize`` except for the differences listed in
     ``docs/tokenizer.md``. Like NLTK, it cuts runs of four or more identical symbols to three.
     """
-    return TOKEN_RE.findall(_prepare(text))
+    if "&" in text:
+        text = ENTITY_RE.sub(_replace_entity, text)
+    if RUN_OF_FOUR_RE.search(text) is not None:
+        text = REPEATED_SYMBOL_RE.sub(r"\1\1\1", text)
+    return TOKEN_RE.findall(text.rstrip())
 
 
 # --------------------------------------------------------------------------------------------
 # Cleaning
 # --------------------------------------------------------------------------------------------
 
-# Second character of the emoticons that begin with "@" (mouth first, such as "@:"), which
-# are not handles.
-_AT_EMOTICON_SECOND = frozenset("-*'´^:;=")
+# Letter emoticons that look like capitalised words.
+_WORD_EMOTICONS = frozenset({"XD", "XP", "DX"})
 
 
 def _is_url(token: str) -> bool:
@@ -494,58 +528,27 @@ def _is_url(token: str) -> bool:
 def _is_allcaps_word(token: str) -> bool:
     return (
         token.isupper()
-        and token[0].isalnum()
         and sum(map(str.isalpha, token)) >= 2
+        and token not in _WORD_EMOTICONS
         and EMOTICON_RE.fullmatch(token) is None
     )
 
 
-def _normalise(
-    tokens: list[str], options: CleanOptions, check_caps: bool, check_runs: bool
-) -> list[str]:
-    """Apply ``options`` to the tokens of one tweet."""
-    lowercase = options.lowercase
-    strip_single = options._strip_single
+def _cut_lengthening(tokens: list[str], options: CleanOptions) -> list[str]:
+    """Cut letter runs of four or more in word tokens and add ``<elong>`` after them."""
     output: list[str] = []
-    append = output.append
-
     for token in tokens:
-        if token in strip_single:
-            continue
-        first = token[0]
-
-        if first == "@" and len(token) > 1 and token[1] not in _AT_EMOTICON_SECOND:
-            if options.mentions == "token":
-                append(MENTION_TOKEN)
-            elif options.mentions == "keep":
-                append(token.lower() if lowercase else token)
-            continue
-
-        if first == "#" and len(token) > 1:
-            if options.hashtags == "remove":
-                continue
-            if options.hashtags == "strip":
-                token = token.lstrip("#")
-            append(token.lower() if lowercase else token)
-            continue
-
-        if _is_url(token):
-            if options.urls == "token":
-                append(URL_TOKEN)
-            elif options.urls == "keep":
-                append(token.lower() if lowercase else token)
-            continue
-
-        elongated = check_runs and first.isalpha() and REPEATED_LETTER_RE.search(token) is not None
-        allcaps = check_caps and options.mark_allcaps and _is_allcaps_word(token)
-        if elongated and options.reduce_len:
-            token = REPEATED_LETTER_RE.sub(r"\1\1\1", token)
-        append(token.lower() if lowercase else token)
-        if allcaps:
-            append(ALLCAPS_TOKEN)
-        if elongated and options.mark_elongation:
-            append(ELONGATION_TOKEN)
-
+        if (
+            token[0].isalpha()
+            and "@" not in token
+            and REPEATED_LETTER_RE.search(token) is not None
+            and not _is_url(token)
+        ):
+            output.append(REPEATED_LETTER_RE.sub(r"\1\1\1", token) if options.reduce_len else token)
+            if options.mark_elongation:
+                output.append(ELONGATION_TOKEN)
+        else:
+            output.append(token)
     return output
 
 
@@ -562,14 +565,35 @@ def _remove_pairs(tokens: list[str], pairs: frozenset[tuple[str, str]]) -> list[
     return output
 
 
+def _replace_special(match: re.Match[str], options: CleanOptions) -> str:
+    """Return the replacement lines for one SPECIAL_TOKEN_RE match ("" drops the token)."""
+    kind = match.lastgroup
+    token = match.group()
+    if kind == "mention":
+        return MENTION_TOKEN if options.mentions == "token" else _kept(token, options.mentions)
+    if kind == "hashtag":
+        if options.hashtags == "strip":
+            return token.lstrip("#")
+        return _kept(token, options.hashtags)
+    if kind == "url" and URL_RE.fullmatch(token) is not None:
+        return URL_TOKEN if options.urls == "token" else _kept(token, options.urls)
+    if options.mark_allcaps and _is_allcaps_word(token):
+        return f"{token}\n{ALLCAPS_TOKEN}"
+    return token
+
+
+def _kept(token: str, mode: str) -> str:
+    return "" if mode == "remove" else token
+
+
 def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
     """Tokenize a tweet and normalise its tokens.
 
     Parameters
     ----------
     text : str
-        One tweet, any string (lone surrogates, NUL and control characters are kept as
-        tokens or skipped as whitespace, never rejected).
+        One tweet, any string. Lone surrogates, NUL and other control characters become
+        tokens or count as whitespace. Nothing is rejected.
     options : CleanOptions, default=DEFAULT_OPTIONS
         What to do with case, lengthening, URLs, mentions, hashtags and emoticons.
 
@@ -580,26 +604,48 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
 
     Notes
     -----
-    Steps, in order: unescape HTML entities, write curly apostrophes as ``'``, cut runs of
-    four or more identical symbols to three, tokenize, drop ``strip_emoticons``, then per
-    token replace or drop URLs and mentions, handle hashtags, cut letter runs, lower-case and
-    append ``<allcaps>`` and ``<elong>`` markers.
+    The steps, in order:
+
+    1. Unescape HTML entities.
+    2. Write curly apostrophes (’) as ASCII ones.
+    3. Cut runs of four or more identical symbols to three.
+    4. Tokenize.
+    5. Drop ``strip_emoticons``.
+    6. Cut letter runs in words and add ``<elong>``.
+    7. Replace or drop mentions, hashtags and URLs, and add ``<allcaps>``.
+    8. Lower-case.
     """
+    if "&" in text:
+        text = ENTITY_RE.sub(_replace_entity, text)
     if "’" in text:
         text = text.replace("’", "'")
-    prepared = _prepare(text)
-    tokens = TOKEN_RE.findall(prepared)
+    has_runs = RUN_OF_FOUR_RE.search(text) is not None
+    if has_runs:
+        text = REPEATED_SYMBOL_RE.sub(r"\1\1\1", text)
+    tokens = TOKEN_RE.findall(text.rstrip())
+
+    if options._strip_single:
+        strip = options._strip_single
+        tokens = [token for token in tokens if token not in strip]
     if options._strip_pairs:
         tokens = _remove_pairs(tokens, options._strip_pairs)
-    check_caps = options.mark_allcaps and ALLCAPS_CANDIDATE_RE.search(prepared) is not None
-    check_runs = (options.reduce_len or options.mark_elongation) and (
-        REPEATED_LETTER_RE.search(prepared) is not None
-    )
-    return _normalise(tokens, options, check_caps, check_runs)
+    if has_runs and (options.reduce_len or options.mark_elongation):
+        tokens = _cut_lengthening(tokens, options)
+    if not tokens:
+        return []
+
+    # One pass over all tokens at once; Python code runs only for the special ones.
+    joined = SPECIAL_TOKEN_RE.sub(lambda match: _replace_special(match, options), "\n".join(tokens))
+    if options.lowercase:
+        joined = joined.lower()
+    cleaned = joined.split("\n")
+    if "" in cleaned:
+        cleaned = [token for token in cleaned if token]
+    return cleaned
 
 
 def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -> list[list[str]]:
-    """Clean a chunk of tweets; the worker function for parallel runs.
+    """Clean a chunk of tweets in order, as the worker function of parallel runs.
 
     Parameters
     ----------
@@ -647,7 +693,7 @@ def normalize_for_match(text: str) -> str:
 
 
 def is_retweet(text: str) -> bool:
-    """Tell whether a tweet is an old-style retweet ("RT @handle: ...").
+    """Check whether a tweet is an old-style retweet ("RT @handle: ...").
 
     Parameters
     ----------
