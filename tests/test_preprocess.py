@@ -21,6 +21,7 @@ from seatcast.preprocess import (
     LABEL_EMOTICONS,
     NEGATIVE_EMOTICONS,
     POSITIVE_EMOTICONS,
+    REPEATED_SYMBOL_RE,
     TOKEN_PATTERNS,
     CleanOptions,
     clean,
@@ -128,7 +129,7 @@ SLOW_TOKEN_RE = re.compile(
 
 
 def _tokenize_without_fast_patterns(text: str) -> list[str]:
-    text = re.sub(r"([^\w\s]|_)\1{3,}", r"\1\1\1", text.rstrip())
+    text = REPEATED_SYMBOL_RE.sub(r"\1\1\1", text.rstrip())
     return SLOW_TOKEN_RE.findall(text)
 
 
@@ -561,6 +562,7 @@ def test_clean_megabyte_line_of_tweets():
     ],
     ids=["dots", "hyphens", "digits", "at-signs", "hashes", "emoticons", "surrogates"],
 )
+@pytest.mark.slow
 def test_clean_megabyte_line_hostile(unit, expected_length):
     n_units = 1_000_000 // len(unit)
     tokens = clean(unit * n_units, PLAIN)

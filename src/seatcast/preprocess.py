@@ -274,9 +274,9 @@ URL_RE = re.compile(URL, re.VERBOSE)
 EMOTICON_RE = re.compile(EMOTICON, re.VERBOSE)
 
 # NLTK's TweetTokenizer cuts every run of four or more identical characters that are not
-# letters or digits to three before it tokenizes ("!!!!!" -> "!!!"). Whitespace is left
-# alone here because its length never changes a token.
-REPEATED_SYMBOL_RE = re.compile(r"([^\w\s]|_)\1{3,}")
+# letters or digits (whitespace and emoji included) to three before it tokenizes
+# ("!!!!!" -> "!!!").
+REPEATED_SYMBOL_RE = re.compile(r"(\W|_)\1{3,}")
 
 # Runs of four or more of one letter, the lengthening that reduce_len cuts to three.
 REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{3,}")
@@ -320,10 +320,11 @@ SPECIAL_TOKEN_RE = re.compile(
 # --------------------------------------------------------------------------------------------
 
 # The positive and negative halves of NLTK's twitter_samples were collected by searching for
-# happy and sad emoticons. These sets hold the emoticons found in those tweets: all but 4 of
-# the 5,000 positive and 5 of the 5,000 negative tweets contain one as a token. Removing them
-# keeps a model from learning the label from the search term. ": )" and ": (" are two tokens,
-# which clean removes as a pair.
+# happy and sad emoticons, so removing these keeps a model from learning the label from the
+# search term. The sets hold the emoticons found in those tweets (all but 4 of the 5,000
+# positive and 5 of the 5,000 negative tweets contain one as a token), plus spelling variants
+# such as "=)", ":-P" and ":[" that happen to be absent there. ": )" and ": (" are two
+# tokens, which clean removes as a pair.
 POSITIVE_EMOTICONS: frozenset[str] = frozenset(
     {
         ":)",
@@ -350,7 +351,6 @@ POSITIVE_EMOTICONS: frozenset[str] = frozenset(
         ":')",
         "(:",
         "(-:",
-        "(=",
     }
 )
 NEGATIVE_EMOTICONS: frozenset[str] = frozenset(
@@ -397,8 +397,9 @@ class CleanOptions:
     Parameters
     ----------
     lowercase : bool, default=True
-        Lower-case every token. Emoticons are lower-cased too, so ":D" and ":d" become the
-        same token ":d". Marker tokens such as "<url>" are always lower case.
+        Lower-case every token, including emoticons (":D" and ":d" both become ":d") and
+        the URLs and mentions that ``urls="keep"`` or ``mentions="keep"`` keep. Marker
+        tokens such as "<url>" are always lower case.
     reduce_len : bool, default=True
         Cut runs of four or more of one letter inside a word to three ("sooooo" -> "sooo").
         Digits, URLs, mentions and hashtags are never cut.
@@ -518,7 +519,7 @@ def tokenize(text: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 # Letter emoticons that look like capitalised words.
-_WORD_EMOTICONS = frozenset({"XD", "XP", "DX"})
+_WORD_EMOTICONS = frozenset({"XD", "XP"})
 
 
 def _is_url(token: str) -> bool:
@@ -600,7 +601,7 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
     Returns
     -------
     list of str
-        The cleaned tokens; empty when nothing is left.
+        The cleaned tokens, or an empty list when nothing is left.
 
     Notes
     -----
@@ -634,7 +635,7 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
     if not tokens:
         return []
 
-    # One pass over all tokens at once; Python code runs only for the special ones.
+    # One regex pass over all tokens, so Python code runs only for the special ones.
     joined = SPECIAL_TOKEN_RE.sub(lambda match: _replace_special(match, options), "\n".join(tokens))
     if options.lowercase:
         joined = joined.lower()
