@@ -24,8 +24,12 @@ from seatcast.errors import ConfigError
 __all__ = [
     "DEFAULT_OPTIONS",
     "LABEL_EMOTICONS",
+    "LETTER",
     "NEGATIVE_EMOTICONS",
     "POSITIVE_EMOTICONS",
+    "TOKEN_PATTERNS",
+    "TOKEN_RE",
+    "WORD_CHAR",
     "CleanOptions",
     "clean",
     "clean_chunk",
