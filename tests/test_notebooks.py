@@ -45,12 +45,13 @@ SMALL_PARAMETERS: dict[str, dict] = {
         "train_sample": 1500,
         "corpus_rows": 500,
         "n_resamples": 60,
+        "backtest_resamples": 20,
         "jobs": 2,
     },
 }
 
 # Plots each notebook draws; an executed copy must contain at least this many PNG images.
-EXPECTED_IMAGES = {"01-data.ipynb": 5, "02-model.ipynb": 3, "03-forecast.ipynb": 5}
+EXPECTED_IMAGES = {"01-data.ipynb": 5, "02-model.ipynb": 3, "03-forecast.ipynb": 8}
 
 
 def notebook_ids() -> list[str]:
