@@ -417,7 +417,8 @@ class CleanOptions:
         Emit "<elong>" after a word whose letter run was four or more long. Applies whether
         or not ``reduce_len`` cuts the run.
     mark_allcaps : bool, default=True
-        Emit "<allcaps>" after a word with at least two letters, all of them capitals.
+        Emit "<allcaps>" after a word that starts with a capital and has at least two
+        letters, all of them capitals: "OMG" and "I'M", but not "I", "2ND" or "XD".
     strip_emoticons : frozenset of str, default=frozenset()
         Emoticons to drop from the output, compared before lower-casing. Pass
         ``LABEL_EMOTICONS`` when training on data labelled by emoticon. An entry with a
