@@ -191,7 +191,8 @@ def _markdown(result: BacktestResult) -> str:
         row = best.iloc[0]
         lines += [
             f"Smallest total error: {row['score']} with {row['rule']}, "
-            f"{int(row['total_abs_error'])} seats ({row['seats_misallocated_share']:.1%} of seats misallocated).",
+            f"{int(row['total_abs_error'])} seats "
+            f"({row['seats_misallocated_share']:.1%} of seats misallocated).",
             "",
         ]
     if result.states_summary is not None:
