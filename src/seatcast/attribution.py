@@ -31,7 +31,7 @@ from seatcast.preprocess import WORD_CHAR
 
 __all__ = ["ATTRIBUTION_OUTCOMES", "PartyMatcher"]
 
-# What `PartyMatcher.classify` returns as the outcome of one tweet.
+# Outcomes of `PartyMatcher.classify` for one tweet.
 ATTRIBUTION_OUTCOMES = ("matched", "multiple_counted", "multiple_dropped", "unmatched")
 
 # A sign starts where no word character, # or @ comes before it, so that a keyword never
@@ -64,7 +64,7 @@ def _sign_pattern(party: PartySpec) -> re.Pattern[str] | None:
             alternatives.append(_keyword_pattern(word))
     if not alternatives:
         return None
-    # Longest first, so that "Jana Sena" is tried before "Jana" inside one alternation.
+    # Longer signs first, so that "Jana Sena" is tried before "Jana" inside one alternation.
     alternatives.sort(key=len, reverse=True)
     return re.compile(_SIGN_START + "(?:" + "|".join(alternatives) + ")" + _SIGN_END, re.IGNORECASE)
 
@@ -126,7 +126,7 @@ class PartyMatcher:
         """Return the parties a tweet is attributed to, in config order.
 
         An empty list means no party matched, or several did and ``multi_party`` is
-        ``drop``; :meth:`classify` tells these apart.
+        ``drop``. :meth:`classify` distinguishes the two.
         """
         found, _ = self.classify(text, source_party)
         return found

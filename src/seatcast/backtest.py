@@ -217,7 +217,7 @@ def _tracked_errors(counts, method: SeatMethod, actual: pd.DataFrame, parties) -
     the mean error of their seat shares among themselves, in percentage points.
 
     With untracked parties in the result, the total error has a floor (twice their seats when
-    the leader is over-predicted), whatever the tweets say; these two errors have none.
+    the leader is over-predicted), whatever the tweets show. These two errors have no such floor.
     """
     actual_seats = actual.set_index("party")["seats_actual"].astype(int)
     won = {party: int(actual_seats.get(party, 0)) for party in parties}

@@ -341,7 +341,7 @@ def interval_frame(scores, seats, parties, confidence: float) -> pd.DataFrame:
     two-sided ``confidence``. Seat bounds are rounded outward to whole seats."""
     tail = (1 - confidence) / 2 * 100
     with warnings.catch_warnings():
-        # A party whose score is NaN in every resample has no interval; NaN is the answer.
+        # A party whose score is NaN in every resample has no interval, so NaN is returned.
         warnings.simplefilter("ignore", RuntimeWarning)
         score_low = np.nanpercentile(scores, tail, axis=0)
         score_high = np.nanpercentile(scores, 100 - tail, axis=0)

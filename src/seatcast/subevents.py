@@ -71,7 +71,7 @@ _TOPIC_OPTIONS = CleanOptions(
     mark_allcaps=False,
 )
 
-# Tokens that say nothing about a topic: English stop words, retweet and HTML leftovers.
+# Tokens that carry no topic: English stop words, retweet and HTML leftovers.
 _STOP_TOKENS = frozenset(ENGLISH_STOP_WORDS) | {"rt", "amp", "via", "…", "...", "u", "im"}
 
 
