@@ -29,11 +29,13 @@ logger = logging.getLogger("seatcast")
 # Subcommand modules, in the order `seatcast --help` lists them.
 COMMAND_MODULES = (
     "train",
+    "tune",
     "predict",
     "backtest",
     "labelnoise",
     "subevents",
     "evaluate",
+    "explain",
     "preprocess",
     "seats",
     "deploy",

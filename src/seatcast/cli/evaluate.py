@@ -1,4 +1,14 @@
-"""``seatcast evaluate``: score a saved model on any labelled file."""
+"""``seatcast evaluate``: score a saved model on any labelled file.
+
+Three forms:
+
+* ``seatcast evaluate --model M --data D [--output X.json]``: one model's scores, with a
+  confusion-matrix PNG beside the JSON;
+* ``seatcast evaluate --compare --model M1 --model M2 --data D``: our models against VADER and
+  TextBlob on the same rows -> ``REPORT_DIR/compare.md`` and ``compare.json``;
+* ``seatcast evaluate --leak-check --config C``: cross-validation of an emoticon-labelled
+  config with and without the label emoticons -> ``REPORT_DIR/leak_check.md`` and ``.json``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +18,22 @@ from pathlib import Path
 
 from seatcast.cli._options import add_run_options
 from seatcast.cli._progress import ProgressFactory
-from seatcast.config import LimitSettings, RunSettings, SourceSpec
+from seatcast.cli.train import run_overrides
+from seatcast.config import (
+    LimitSettings,
+    RunSettings,
+    SourceSpec,
+    find_project_root,
+    load_train_config,
+)
 from seatcast.errors import ConfigError, SeatcastError
-from seatcast.evaluation import evaluate_model
+from seatcast.evaluation import (
+    compare_with_baselines,
+    evaluate_model,
+    format_comparison,
+    format_leak_check,
+    leak_check,
+)
 from seatcast.io import RowLedger
 from seatcast.model import load_model
 from seatcast.report import (
@@ -18,6 +41,7 @@ from seatcast.report import (
     plot_confusion_matrix,
     write_json,
     write_rejected,
+    write_text,
 )
 
 logger = logging.getLogger("seatcast")
@@ -34,10 +58,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "model does not predict (neutral rows for a binary model) are counted and left out."
         ),
     )
-    parser.add_argument("--model", type=Path, required=True, help="model file (.skops)")
-    parser.add_argument("--data", type=Path, required=True, help="labelled tweet file")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        default=None,
+        help="model file (.skops); repeat with --compare to compare several models",
+    )
+    parser.add_argument("--data", type=Path, default=None, help="labelled tweet file")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="compare the models with the VADER and TextBlob baselines on --data "
+        "-> REPORT_DIR/compare.md and compare.json",
+    )
+    parser.add_argument(
+        "--leak-check",
+        action="store_true",
+        help="cross-validate --config with and without its label-defining emoticons "
+        "-> REPORT_DIR/leak_check.md and leak_check.json",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="training config for --leak-check (such as configs/train-twitter-samples.yaml)",
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports/evaluation"),
+        help="folder for the --compare and --leak-check reports (default: %(default)s)",
+    )
     parser.add_argument("--text-column", default="text", help="column with the tweet text")
     parser.add_argument("--label-column", default="label", help="column with the label")
+    parser.add_argument("--encoding", default="utf-8", help="input text encoding")
     parser.add_argument(
         "--format",
         default="auto",
@@ -60,14 +115,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int | None:
     """Run ``seatcast evaluate``."""
+    if args.compare and args.leak_check:
+        raise ConfigError("choose one of --compare and --leak-check, not both")
+    if args.leak_check:
+        return _run_leak_check(args)
+    if args.data is None:
+        raise ConfigError("--data is required: pass the labelled file to score the model on")
+    if not args.model:
+        raise ConfigError("--model is required: pass the model file (.skops) to score")
+    if args.compare:
+        return _run_compare(args)
+    if len(args.model) > 1:
+        raise ConfigError("--model was given more than once; add --compare to compare models")
+    args.model = args.model[0]
+    return _run_single(args)
+
+
+def _settings(args: argparse.Namespace) -> tuple[SourceSpec, RunSettings, LimitSettings]:
     try:
         spec = SourceSpec(
             path=str(args.data),
             format=args.format,
             text_column=args.text_column,
             label_column=args.label_column,
+            encoding=args.encoding,
         )
         run_settings = RunSettings(
             jobs=args.jobs or 1,
@@ -78,6 +151,37 @@ def run(args: argparse.Namespace) -> None:
         limits = LimitSettings(max_rejected_share=args.max_rejected_share)
     except ValueError as error:
         raise ConfigError(f"invalid option: {error}") from None
+    return spec, run_settings, limits
+
+
+def _run_compare(args: argparse.Namespace) -> None:
+    spec, run_settings, limits = _settings(args)
+    models = [load_model(path) for path in args.model]
+    comparison = compare_with_baselines(
+        models, spec, root=Path.cwd(), run=run_settings, limits=limits
+    )
+    text = format_comparison(comparison)
+    markdown = write_text(args.report_dir / "compare.md", text)
+    data = write_json(args.report_dir / "compare.json", comparison)
+    print(text, end="")
+    print(f"\nreport:  {markdown}\nmetrics: {data}")
+
+
+def _run_leak_check(args: argparse.Namespace) -> None:
+    if args.config is None:
+        raise ConfigError("--leak-check needs --config, such as configs/train-twitter-samples.yaml")
+    config = load_train_config(args.config, overrides=run_overrides(args))
+    root = find_project_root(args.config.parent)
+    result = leak_check(config, root)
+    text = format_leak_check(result)
+    markdown = write_text(args.report_dir / "leak_check.md", text)
+    data = write_json(args.report_dir / "leak_check.json", result)
+    print(text, end="")
+    print(f"\nreport:  {markdown}\nmetrics: {data}")
+
+
+def _run_single(args: argparse.Namespace) -> None:
+    spec, run_settings, limits = _settings(args)
     model = load_model(args.model)
     progress = ProgressFactory()
     ledger = RowLedger()
@@ -95,7 +199,9 @@ def run(args: argparse.Namespace) -> None:
         # Written when the evaluation fails too, so that the user can see which rows were
         # unusable.
         if ledger.rows_read:
-            _write_rejected(args.output, ledger)
+            path = _write_rejected(args.output, ledger)
+            if path is not None:
+                logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)
         raise
     finally:
         progress.close()
