@@ -109,7 +109,7 @@ def test_csv_rows_keep_order_and_line_numbers(tmp_path, compress):
     source = write_csv(tmp_path / ("in.csv.gz" if compress else "in.csv"), TWEETS, compress)
     output, ledger = run(tmp_path, source)
     records = read_jsonl(output)
-    # Line 5 holds "multi", its row continues on line 6, so the last row starts on line 7.
+    # Line 5 contains "multi" and its row continues on line 6, so the last row starts on line 7.
     assert [record["line"] for record in records] == [2, 3, 4, 5, 7]
     assert [record["tokens"] for record in records] == [clean(text, OPTIONS) for text in TWEETS]
     assert ledger.rows_read == ledger.rows_used == 5

@@ -36,7 +36,7 @@ def raise_data_error(numbers):
 
 
 def hang_on_marker(numbers, marker_dir):
-    """Write this worker's pid and sleep on the chunk that holds 99, so a test can kill it."""
+    """Write this worker's pid and sleep on the chunk that contains 99, so a test can kill it."""
     if 99 in numbers:
         with open(os.path.join(marker_dir, "pid"), "w") as handle:
             handle.write(str(os.getpid()))
@@ -232,7 +232,7 @@ def write_pid(numbers, marker_dir):
 @pytest.mark.timeout(50)
 def test_worker_killed_between_chunks_ends_run(tmp_path):
     # The worker dies while the parent is reading input, so the pool may already be broken
-    # when the next chunk is submitted; that must end the run the same way.
+    # when the next chunk is submitted. That must end the run the same way.
     def items():
         for label, chunk in numbered_items(60):
             if chunk[0] == 30:

@@ -1,5 +1,7 @@
-"""The dask backend on a real LocalCluster: same output as the process pool, for preprocess
-and for predict scoring; failures, a killed worker, loopback-only sockets and clean-up."""
+"""The dask backend on a real LocalCluster.
+
+It must give the same output as the process pool, for preprocess and for predict scoring, and
+handle failures, a killed worker, loopback-only sockets and clean-up."""
 
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def add_offset(numbers, offset):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A two-worker local cluster on loopback; no retries, so a killed worker fails its task."""
+    """A two-worker local cluster on loopback, without retries, so a killed worker fails its task."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         local = distributed.LocalCluster(
             n_workers=2,
@@ -115,7 +117,7 @@ def test_unreachable_scheduler_is_config_error(monkeypatch):
         list(ordered_map(add_offset, numbered_items(3), extra=(0,), backend="dask", scheduler="tcp://127.0.0.1:9"))
 
 
-def test_own_local_cluster_listens_on_loopback_only_and_stops():
+def test_local_cluster_binds_loopback_only():
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     results = ordered_map(add_offset, numbered_items(30), extra=(1,), jobs=2, backend="dask")
     first = next(results)

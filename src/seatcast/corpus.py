@@ -7,7 +7,7 @@ per usable row as results arrive, in input order::
     {"line": 2, "tokens": ["@user", "great", "rally", "!"]}
 
 Workers return each chunk's output already encoded as UTF-8 JSON Lines, so the parent process
-only reads input and writes bytes; the output is byte-identical for any number of jobs and
+only reads input and writes bytes. The output is byte-identical for any number of jobs and
 either backend. It is written under a temporary name and renamed when complete. Memory stays
 bounded by ``jobs``, ``chunk_size`` and the pending-chunk limit, not by the size of the input.
 """

@@ -1,7 +1,7 @@
 """Mapping a function over chunks, in order, on a process pool or a Dask cluster.
 
-:func:`ordered_map` is the one parallel primitive of seatcast. It knows nothing about tweets:
-it takes a top-level function, an iterable of ``(label, argument)`` pairs and a few fixed
+:func:`ordered_map` is the one parallel primitive of seatcast, and has no tweet-specific code.
+It takes a top-level function, an iterable of ``(label, argument)`` pairs and a few fixed
 extra arguments, and yields ``function(argument, *extra)`` for each pair in input order.
 
 * ``jobs=1`` calls the function in this process, one chunk at a time.
@@ -42,18 +42,18 @@ logger = logging.getLogger(__name__)
 
 BACKENDS = ("processes", "dask")
 
-# Tweets per chunk unless the config or --chunk-size says otherwise. Measured with
+# Tweets per chunk unless the config or --chunk-size sets another size. Measured with
 # benchmarks/bench.py --chunk-sizes (docs/benchmarks.md): throughput is flat from about 1,000
 # to 10,000 tweets per chunk at 2 jobs and drops below that, where per-chunk overhead grows.
 DEFAULT_CHUNK_SIZE = 2000
 
-# More workers than this is almost surely a typo; each one holds a copy of the model.
+# More workers than this is almost surely a typo, because each one loads its own copy of the model.
 MAX_JOBS = 256
 
-# Where a local Dask cluster's scheduler serves HTTP: loopback, a free port chosen by the OS.
+# HTTP address of a local Dask cluster's scheduler: loopback, with a free port chosen by the OS.
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
 
-# Seconds to wait for a dask scheduler to answer before giving up.
+# Seconds to wait for a connection to a dask scheduler.
 DASK_CONNECT_TIMEOUT = 30
 
 T = TypeVar("T")
@@ -240,7 +240,7 @@ def _connect_dask(scheduler: str | None, jobs: int):
         return client, None
     # Loopback only and no dashboard: a local run opens no port that another machine can reach.
     # The scheduler still serves its plain HTTP routes (health, metrics); without an address
-    # it would take the fixed port 8787 and fail when another cluster already holds it.
+    # it would take the fixed port 8787 and fail when another cluster already uses it.
     cluster = LocalCluster(
         n_workers=jobs,
         threads_per_worker=1,
@@ -295,9 +295,9 @@ def _dask_map(function, items, extra, jobs, max_pending, scheduler):
             except SeatcastError:
                 raise
             except Exception as error:
-                # A worker that dies is replaced by its nanny and the chunk is retried; after
-                # distributed.scheduler.allowed-failures retries the chunk fails with
-                # KilledWorker, which ends up here.
+                # A worker that dies is replaced by its nanny and the chunk is retried. After
+                # distributed.scheduler.allowed-failures retries, the chunk fails with
+                # KilledWorker, which is caught here.
                 raise PipelineError(_describe_failure(label, error)) from error
             yield result
     finally:
