@@ -286,14 +286,18 @@ class ConfusionCorrection:
         }
 
 
-def _allocate_quietly(table, method: SeatMethod, total: int):
+def _score_weights(table, score: str):
+    """Return the scores and seat-rule weights of one score method, or ``None`` when the
+    resample gives no usable weight."""
     with warnings.catch_warnings():
         # A party with no positive or negative tweets in a resample gets weight 0;
         # allocation_weights warns about that, once per resample, which is noise here.
         warnings.simplefilter("ignore", UserWarning)
-        return allocate_from_counts(
-            table, score=method.score, rule=method.rule, total=total, k=method.k
-        )
+        try:
+            scores = compute_scores(table, method=score)
+            return scores, allocation_weights(scores, method=score).to_dict()
+        except DataError:
+            return None
 
 
 def _bootstrap_block(categories, counts, parties, methods, total, correction, seed, size):
@@ -310,12 +314,18 @@ def _bootstrap_block(categories, counts, parties, methods, total, correction, se
         if correction is not None:
             sample = correction.correct(sample, generator)
         table = count_table(sample, parties)
+        # Scores and weights depend only on the score method, so they are computed once per
+        # method and shared by its seat rules.
+        weights_by_score = {}
         for m, method in enumerate(methods):
-            try:
-                scores, seats = _allocate_quietly(table, method, total)
-            except DataError:
+            if method.score not in weights_by_score:
+                weights_by_score[method.score] = _score_weights(table, method.score)
+            found = weights_by_score[method.score]
+            if found is None:
                 # A resample with no usable tweets for any party gives no forecast; it stays NaN.
                 continue
+            scores, weights = found
+            seats = allocate_seats(weights, total, rule=method.rule, k=method.k)
             scores_out[b, m] = [scores[party] for party in parties]
             seats_out[b, m] = [seats[party] for party in parties]
     return scores_out, seats_out
