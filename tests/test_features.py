@@ -46,7 +46,10 @@ def _by_name(matrix, names):
     for i in range(matrix.shape[0]):
         start, end = matrix.indptr[i], matrix.indptr[i + 1]
         rows.append(
-            {names[j]: float(v) for j, v in zip(matrix.indices[start:end], matrix.data[start:end])}
+            {
+                names[j]: float(v)
+                for j, v in zip(matrix.indices[start:end], matrix.data[start:end], strict=True)
+            }
         )
     return rows
 

@@ -514,6 +514,9 @@ def set_config_values(path: Path, values: dict[str, Any]) -> None:
     try:
         check_path.write_text(text, encoding="utf-8")
         loaded = load_train_config(check_path).model_dump(mode="json")
+    except ConfigError as error:
+        message = str(error).replace(str(check_path), str(path))
+        raise ConfigError(f"{message} The file was left unchanged.") from None
     finally:
         check_path.unlink(missing_ok=True)
     for dotted, value in values.items():
