@@ -36,16 +36,11 @@ from typing import Any, TypeVar
 
 from seatcast.errors import ConfigError, PipelineError, SeatcastError
 
-__all__ = ["BACKENDS", "DEFAULT_CHUNK_SIZE", "MAX_JOBS", "ordered_map", "resolve_jobs"]
+__all__ = ["BACKENDS", "MAX_JOBS", "ordered_map", "resolve_jobs"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("processes", "dask")
-
-# Tweets per chunk unless the config or --chunk-size sets another size. Measured with
-# benchmarks/bench.py --chunk-sizes (docs/benchmarks.md): throughput is flat from about 1,000
-# to 10,000 tweets per chunk at 2 jobs and drops below that, where per-chunk overhead grows.
-DEFAULT_CHUNK_SIZE = 2000
 
 # More workers than this is almost surely a typo, because each one loads its own copy of the model.
 MAX_JOBS = 256
