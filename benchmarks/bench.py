@@ -99,10 +99,14 @@ def load_source_tweets() -> list[str]:
 
 
 def write_corpus(path: Path, texts: list[str], count: int, seed: int) -> None:
-    """Write ``count`` tweets drawn with replacement from ``texts`` as CSV (id, text)."""
+    """Write ``count`` tweets drawn with replacement from ``texts`` as CSV (id, text).
+
+    Rows end in CRLF, the csv module's default, because then a field with a bare carriage
+    return is quoted too and reads back as one field.
+    """
     generator = random.Random(seed)
     with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out)
         writer.writerow(["id", "text"])
         batch = []
         for i in range(count):
@@ -120,7 +124,7 @@ def head_rows(source: Path, target: Path, count: int) -> None:
         open(target, "w", encoding="utf-8", newline="") as out,
     ):
         reader = csv.reader(handle)
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(out)
         writer.writerow(next(reader))
         for _, row in zip(range(count), reader, strict=False):
             writer.writerow(row)
@@ -386,7 +390,7 @@ def split_corpus(corpus: Path, first: Path, second: Path, tweets: int) -> None:
         header = next(reader)
         for target, count in ((first, half), (second, tweets - half)):
             with open(target, "w", encoding="utf-8", newline="") as out:
-                writer = csv.writer(out, lineterminator="\n")
+                writer = csv.writer(out)
                 writer.writerow(header)
                 for _, row in zip(range(count), reader, strict=False):
                     writer.writerow(row)

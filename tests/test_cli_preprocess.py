@@ -19,6 +19,7 @@ from seatcast.cli import main
 from seatcast.preprocess import clean
 
 from .conftest import DATA
+from .test_parallel import children_left, live_children
 
 
 def write_real_tweets(path, count):
@@ -42,8 +43,13 @@ def write_real_tweets(path, count):
     return path
 
 
-def live_children():
-    return [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture
+def new_children():
+    """Return a function listing the processes started during the test that still run."""
+    before = {child.pid for child in live_children()}
+    return lambda timeout=10.0: children_left(before, timeout)
 
 
 def test_writes_tokens_and_summary(tmp_path, capsys):
@@ -101,7 +107,7 @@ def test_scheduler_without_dask_backend_exits_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_one_and_two_jobs_write_identical_files(tmp_path):
+def test_one_and_two_jobs_write_identical_files(tmp_path, new_children):
     source = write_real_tweets(tmp_path / "in.csv", 4000)
     for jobs in ("1", "2"):
         code = main(["-q", "preprocess", str(source), "-o", str(tmp_path / f"out{jobs}.jsonl"), "-j", jobs, "--chunk-size", "300"])
@@ -110,7 +116,7 @@ def test_one_and_two_jobs_write_identical_files(tmp_path):
     two = (tmp_path / "out2.jsonl").read_bytes()
     assert one == two
     assert one.count(b"\n") == 4000
-    assert live_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow
@@ -125,7 +131,7 @@ def test_one_and_two_jobs_write_identical_gzip_files(tmp_path):
 
 
 @pytest.mark.slow
-def test_raising_worker_names_line_and_leaves_no_output(tmp_path, monkeypatch, capsys):
+def test_raising_worker_names_line_and_leaves_no_output(tmp_path, monkeypatch, capsys, new_children):
     # Workers are forked, so they inherit this replacement of the cleaning function.
     def explode(texts, options):
         if any("explode" in text for text in texts):
@@ -142,7 +148,7 @@ def test_raising_worker_names_line_and_leaves_no_output(tmp_path, monkeypatch, c
     assert f"chunk at {source} line 102: RuntimeError: tokenizer crashed" in capsys.readouterr().err
     assert not output.exists()
     assert sorted(os.listdir(tmp_path)) == ["in.csv"]
-    assert live_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow

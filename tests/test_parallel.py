@@ -55,17 +55,36 @@ def numbered_items(count, size=3):
 
 
 def live_children():
-    return [child for child in psutil.Process().children(recursive=True) if child.is_running()]
+    """Return the running, non-zombie descendants of this process."""
+    children = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                children.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return children
 
 
-def wait_for_no_children(timeout=10.0):
+def children_left(before, timeout=10.0):
+    """Wait up to ``timeout`` seconds for every descendant not in ``before`` to end, and
+    return those still running."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        children = [c for c in live_children() if c.status() != psutil.STATUS_ZOMBIE]
-        if not children:
-            return []
+    while True:
+        left = [child for child in live_children() if child.pid not in before]
+        if not left or time.monotonic() > deadline:
+            return left
         time.sleep(0.05)
-    return live_children()
+
+
+@pytest.fixture
+def new_children():
+    """Return a function listing the processes started during the test that still run.
+
+    Processes that other fixtures started earlier, such as a moto server, do not count.
+    """
+    before = {child.pid for child in live_children()}
+    return lambda timeout=10.0: children_left(before, timeout)
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -136,20 +155,20 @@ def test_serial_map_reads_items_lazily():
 
 
 @pytest.mark.slow
-def test_process_map_matches_serial_map():
+def test_process_map_matches_serial_map(new_children):
     serial = list(ordered_map(add_offset, numbered_items(200, size=7), extra=(5,), jobs=1))
     pooled = list(ordered_map(add_offset, numbered_items(200, size=7), extra=(5,), jobs=2))
     assert pooled == serial
-    assert wait_for_no_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow
-def test_process_map_runs_in_workers_and_stops_them():
+def test_process_map_runs_in_workers_and_stops_them(new_children):
     pids = set(ordered_map(report_pid, numbered_items(400, size=1), jobs=2, max_pending=8))
     assert os.getpid() not in pids
     assert 1 <= len(pids) <= 2
-    assert wait_for_no_children() == []
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+    assert new_children() == []
+    assert not any(child.pid in pids for child in live_children())
 
 
 @pytest.mark.slow
@@ -179,22 +198,22 @@ def test_process_map_sends_extra_once_without_pickling():
 
 
 @pytest.mark.slow
-def test_process_map_names_failing_chunk():
+def test_process_map_names_failing_chunk(new_children):
     with pytest.raises(PipelineError, match=r"chunk at input\.csv line 13: ValueError: unlucky number in \[12, 13, 14\]"):
         list(ordered_map(fail_on_thirteen, numbered_items(60), jobs=2))
-    assert wait_for_no_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow
-def test_process_map_passes_seatcast_errors_through():
+def test_process_map_passes_seatcast_errors_through(new_children):
     with pytest.raises(DataError, match="`text` must be a string"):
         list(ordered_map(raise_data_error, numbered_items(6), jobs=2))
-    assert wait_for_no_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(50)  # the hung chunk sleeps 60 s: waiting on it would fail the test here
-def test_killed_worker_ends_run_without_hanging(tmp_path):
+def test_killed_worker_ends_run_without_hanging(tmp_path, new_children):
     marker = tmp_path / "pid"
 
     def kill_when_ready():
@@ -210,16 +229,16 @@ def test_killed_worker_ends_run_without_hanging(tmp_path):
     with pytest.raises(PipelineError, match=r"worker process died .* input\.csv line \d+"):
         list(ordered_map(hang_on_marker, numbered_items(300), extra=(str(tmp_path),), jobs=2))
     killer.join()
-    assert wait_for_no_children() == []
+    assert new_children() == []
 
 
 @pytest.mark.slow
-def test_closing_iterator_early_stops_workers():
+def test_closing_iterator_early_stops_workers(new_children):
     results = ordered_map(add_offset, numbered_items(3000, size=1), extra=(0,), jobs=2)
     assert next(results) == [0]
-    assert len(live_children()) >= 1
+    assert len(new_children(timeout=0)) >= 1
     results.close()
-    assert wait_for_no_children() == []
+    assert new_children() == []
 
 
 def write_pid(numbers, marker_dir):
@@ -230,7 +249,7 @@ def write_pid(numbers, marker_dir):
 
 @pytest.mark.slow
 @pytest.mark.timeout(50)
-def test_worker_killed_between_chunks_ends_run(tmp_path):
+def test_worker_killed_between_chunks_ends_run(tmp_path, new_children):
     # The worker dies while the parent is reading input, so the pool may already be broken
     # when the next chunk is submitted. That must end the run the same way.
     def items():
@@ -246,4 +265,4 @@ def test_worker_killed_between_chunks_ends_run(tmp_path):
 
     with pytest.raises(PipelineError, match=r"worker process died .* input\.csv line \d+"):
         list(ordered_map(write_pid, items(), extra=(str(tmp_path),), jobs=2, max_pending=2))
-    assert wait_for_no_children() == []
+    assert new_children() == []
