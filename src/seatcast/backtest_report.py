@@ -55,38 +55,45 @@ def _save(figure, path: Path) -> Path:
 
 
 def plot_errors(path: Path, summary: pd.DataFrame, title: str) -> Path:
-    """Plot the total absolute seat error of each score and rule, with bootstrap intervals and
-    the equal-split baseline as a dashed line."""
+    """Plot the total absolute seat error (with bootstrap intervals) and the tracked-party
+    error of each score and rule, with the equal-split baseline as a dashed line."""
     plt = _pyplot()
     methods = summary[summary["score"] != BASELINE_SCORE]
+    baseline = summary[summary["score"] == BASELINE_SCORE]
     scores = list(dict.fromkeys(methods["score"]))
     rules = list(dict.fromkeys(methods["rule"]))
-    figure, axes = plt.subplots(figsize=(max(7, 2.2 * len(scores)), 4.5))
+    figure, panels = plt.subplots(1, 2, figsize=(max(12, 4.4 * len(scores)), 4.5))
     width = 0.8 / len(rules)
-    for r, rule in enumerate(rules):
-        rows = methods[methods["rule"] == rule].set_index("score").reindex(scores)
-        positions = np.arange(len(scores)) + (r - (len(rules) - 1) / 2) * width
-        values = rows["total_abs_error"].to_numpy(dtype=float)
-        low = rows["total_abs_error_low"].to_numpy(dtype=float)
-        high = rows["total_abs_error_high"].to_numpy(dtype=float)
-        error = None
-        if not np.isnan(low).all():
-            error = [np.nan_to_num(values - low), np.nan_to_num(high - values)]
-        axes.bar(positions, values, width, yerr=error, capsize=2, label=rule)
-    baseline = summary[summary["score"] == BASELINE_SCORE]
-    if not baseline.empty:
-        axes.axhline(
-            float(baseline["total_abs_error"].iloc[0]),
-            color="black",
-            linestyle="--",
-            linewidth=1,
-            label="equal-split baseline",
-        )
-    axes.set_xticks(range(len(scores)), scores)
-    axes.set_ylabel("total absolute seat error")
-    axes.set_title(title)
-    axes.legend(fontsize=7, ncol=2)
-    axes.grid(axis="y", alpha=0.3)
+    for axes, column, label in (
+        (panels[0], "total_abs_error", "total absolute seat error (all parties)"),
+        (panels[1], "tracked_abs_error", "seat error, tracked parties' real total allocated"),
+    ):
+        for r, rule in enumerate(rules):
+            rows = methods[methods["rule"] == rule].set_index("score").reindex(scores)
+            positions = np.arange(len(scores)) + (r - (len(rules) - 1) / 2) * width
+            values = rows[column].to_numpy(dtype=float)
+            error = None
+            if column == "total_abs_error":
+                low = rows["total_abs_error_low"].to_numpy(dtype=float)
+                high = rows["total_abs_error_high"].to_numpy(dtype=float)
+                if not np.isnan(low).all():
+                    error = [np.nan_to_num(values - low), np.nan_to_num(high - values)]
+            axes.bar(positions, values, width, yerr=error, capsize=2, label=rule)
+        if not baseline.empty:
+            reference = float(baseline[column].iloc[0])
+            axes.set_ylim(top=max(axes.get_ylim()[1], reference * 1.05))
+            axes.axhline(
+                reference,
+                color="black",
+                linestyle="--",
+                linewidth=1,
+                label="equal-split baseline",
+            )
+        axes.set_xticks(range(len(scores)), scores)
+        axes.set_ylabel(label)
+        axes.grid(axis="y", alpha=0.3)
+    panels[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.suptitle(title)
     return _save(figure, path)
 
 
