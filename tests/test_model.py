@@ -1,4 +1,4 @@
-"""Tests for seatcast.model: training pipelines, confidence, and refusing unsafe model files."""
+"""Tests for seatcast.model: training pipelines, confidence, and rejecting unsafe model files."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from seatcast.cli import main
 from seatcast.config import load_train_config
 from seatcast.dataset import load_training_set
 from seatcast.errors import ConfigError, DataError
-from seatcast.tuning import TuningGrid, format_value, search, set_config_values, tune
+from seatcast.tuning import TuningGrid, format_value, mark_choice, search, set_config_values, tune
 
 CONFIG_TEXT = """\
 # Binary model for the tests.
@@ -146,6 +146,7 @@ def test_search_ranks_every_candidate(project):
     assert sorted(entry["rank"] for entry in table) == [1, 2, 3, 4]
     best = next(entry for entry in table if entry["rank"] == 1)
     assert best["mean"]["accuracy"] == max(entry["mean"]["accuracy"] for entry in table)
+    assert sum(entry["chosen"] for entry in table) == 1
     for entry in table:
         assert 0.5 < entry["mean"]["accuracy"] <= 1.0
         assert entry["std"]["accuracy"] >= 0
@@ -166,6 +167,28 @@ def test_search_breaks_ties_by_grid_order(project):
     # Two identical candidates score the same, so the first one in the grid wins.
     assert table[0]["mean"] == table[1]["mean"]
     assert table[0]["rank"] < table[1]["rank"]
+
+
+def _entry(rank, mean, std):
+    return {"rank": rank, "mean": {"accuracy": mean}, "std": {"accuracy": std}}
+
+
+@pytest.mark.parametrize(
+    ("rule", "chosen"),
+    [("best", 2), ("one_se", 1)],
+)
+def test_mark_choice_rules(rule, chosen):
+    # Grid order: a cheap candidate 0.005 below the best, whose standard error is 0.0069.
+    table = [_entry(3, 0.80, 0.01), _entry(2, 0.865, 0.01), _entry(1, 0.87, 0.012)]
+    mark_choice(table, "accuracy", rule, n_folds=3)
+    assert [entry["chosen"] for entry in table] == [i == chosen for i in range(3)]
+
+
+def test_mark_choice_keeps_best_when_alone():
+    table = [_entry(2, 0.80, 0.001), _entry(1, 0.90, 0.001)]
+    mark_choice(table, "accuracy", "one_se", n_folds=3)
+    assert table[1]["chosen"] is True
+    assert table[0]["chosen"] is False
 
 
 def test_search_rejects_too_few_tweets(project):
@@ -214,8 +237,10 @@ def test_tune_writes_config_and_report(project):
     assert len(report["candidates"]) == 4
     assert report["candidates"][0]["rank"] == 1
     assert report["written_to_config"] is True
+    assert report["rule"] == "one_se"
+    assert [entry["chosen"] for entry in report["candidates"]].count(True) == 1
     updated = load_train_config(path)
-    best = report["candidates"][0]
+    best = next(entry for entry in report["candidates"] if entry["chosen"])
     assert best["model"]["C"] == updated.model.C
     assert updated.features.char_ngram_range == best["features"]["char_ngram_range"]
     assert result.chosen["model.C"] == best["model"]["C"]
@@ -300,7 +325,7 @@ def test_cli_tune_prints_choice(project, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "4 candidates, 3-fold CV, by accuracy" in out
+    assert "4 candidates, 3-fold CV, by accuracy, one_se rule" in out
     assert "chosen  model.C = " in out
     assert "(updated)" not in out
     assert load_train_config(path).model.C == 0.5

@@ -17,7 +17,7 @@ Speed matters because ``seatcast predict`` classifies millions of tweets. The tr
 therefore do almost no Python work per n-gram: each distinct token is looked up once in a
 dictionary and everything after that runs in NumPy over a whole chunk of tweets. Tweet
 vocabularies are Zipfian, so the per-token caches of :class:`CharNgrams` and
-:class:`TweetFeatures` answer almost every lookup after the first few thousand tweets.
+:class:`TweetFeatures` serve almost every lookup after the first few thousand tweets.
 ``docs/model.md`` records the accuracy and throughput of each setting.
 """
 
@@ -99,8 +99,8 @@ NEGATION_WORDS = frozenset(
 )
 
 # Emoji whose sentiment is clear in most tweets, compared after skin tones and variation
-# selectors are removed. Chosen by hand; "face with tears of joy" counts as positive, as it
-# does in the Emoji Sentiment Ranking of Kralj Novak et al. (PLoS ONE, 2015).
+# selectors are removed. The lists are chosen by hand. "Face with tears of joy" counts as
+# positive because it mostly marks laughter.
 POSITIVE_EMOJI = frozenset(
     "😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗🤩😇🥳😻😸😹😺😛😜😝☺😌"
     "❤♥💕💖💗💘💙💚💛💜🧡💓💞💝"
@@ -127,7 +127,7 @@ _EMOJI_MODIFIER_RE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 # Distinct tokens a per-token cache keeps before it starts again, so that memory stays bounded
-# on an endless stream of new tokens (about 200 bytes each for character n-grams).
+# on an endless stream of new tokens (an estimated 200 bytes each for character n-grams).
 MAX_CACHED_TOKENS = 2_000_000
 
 
@@ -207,7 +207,7 @@ def _decode_strings(blob: np.ndarray, count: int) -> list[str]:
         return []
     strings = blob.tobytes().decode("utf-8", "surrogatepass").split("\n")
     if len(strings) != count:
-        raise ValueError(f"string table holds {len(strings)} entries, expected {count}")
+        raise ValueError(f"string table contains {len(strings)} entries; expected {count}")
     return strings
 
 
@@ -260,7 +260,7 @@ def _pair_frequencies(
     """Count the documents and occurrences of each key in 0..n_keys-1."""
     total = np.bincount(keys, minlength=n_keys)
     # A CSR matrix sums repeated (row, key) pairs within each row, which is much faster than
-    # sorting all pairs at once; each stored entry is then one document of a key.
+    # sorting all pairs at once. Each stored entry is then one document of a key.
     n_rows = int(rows.max()) + 1 if len(rows) else 0
     counts = sp.csr_matrix(
         (np.ones(len(rows), dtype=np.int32), (rows, keys)), shape=(n_rows, n_keys)
@@ -286,7 +286,7 @@ class _TokenCache:
 
     ``analyze(token)`` returns the columns that one token contributes, with a column repeated
     once per occurrence. It runs once per distinct token; :meth:`gather` then expands a chunk
-    with NumPy indexing alone. The cache starts again once it holds ``max_tokens`` tokens.
+    with NumPy indexing alone. The cache starts again once it contains ``max_tokens`` tokens.
     """
 
     def __init__(self, analyze: Callable[[str], np.ndarray], max_tokens: int | None = None):
@@ -649,8 +649,8 @@ class CharNgrams(_CachedTransformer):
 
     Each token is padded with a space on both sides, as in scikit-learn's ``char_wb``
     analyzer, so n-grams never span two tokens. The columns of each distinct token are
-    computed once and cached, which makes the transform run at about the speed of a dictionary
-    lookup per token; the cache is rebuilt after loading and is never saved.
+    computed once and cached, so the transform costs about one dictionary lookup per token.
+    The cache is rebuilt after loading and is never saved.
 
     Parameters
     ----------

@@ -352,7 +352,8 @@ def load_model(path: str | Path, expect_labels: Sequence[str] | None = None) -> 
     if untrusted:
         raise ModelError(
             f"model file {path} contains types that seatcast does not trust "
-            f"({', '.join(untrusted[:5])}); refusing to load it."
+            f"({', '.join(untrusted[:5])}), so it was not loaded. Use a model that "
+            "`seatcast train` saved, or retrain it."
         )
     try:
         pipeline = sio.load(path, trusted=list(TRUSTED_TYPES))

@@ -8,8 +8,11 @@ character n-gram ranges), the SVM's ``C`` and its class weights:
 * every candidate is scored by stratified k-fold cross-validation on the training data
   (``inner_folds``, 3 by default); the vectorizers are fit inside each fold, once per feature
   setting and fold, and every ``C`` and class weight reuses those vectors;
-* the best mean score of the selection metric wins, ties going to the earlier grid entry
-  (cheaper features, then smaller ``C``);
+* the choice follows the one-standard-error rule (Hastie, Tibshirani and Friedman, *The
+  Elements of Statistical Learning*, 2nd ed., section 7.10): the first grid entry, in order of
+  cheaper features and then smaller ``C``, whose mean score is within one standard error of
+  the best mean. Differences smaller than that are noise, and cheaper features classify
+  faster. ``rule="best"`` takes the best mean instead;
 * with ``outer_folds`` set, the whole search is repeated inside each outer fold and scored on
   the outer test part (nested cross-validation), which estimates how well the tuned model
   generalises without the optimism of picking the best of many candidates.
@@ -48,9 +51,11 @@ __all__ = [
     "DEFAULT_C_VALUES",
     "DEFAULT_WORD_RANGES",
     "SELECTION_METRICS",
+    "SELECTION_RULES",
     "TuningGrid",
     "TuningResult",
     "format_value",
+    "mark_choice",
     "search",
     "set_config_values",
     "tune",
@@ -63,6 +68,7 @@ DEFAULT_CLASS_WEIGHTS: tuple[str | None, ...] = ("balanced", None)
 DEFAULT_WORD_RANGES: tuple[tuple[int, int], ...] = ((1, 2), (1, 3))
 DEFAULT_CHAR_RANGES: tuple[tuple[int, int] | None, ...] = (None, (3, 5), (2, 5))
 SELECTION_METRICS = ("accuracy", "macro_recall", "macro_f1")
+SELECTION_RULES = ("one_se", "best")
 
 # The metric each mode is judged by in the project's targets: accuracy for the binary model,
 # macro recall (the SemEval-2017 Task 4A measure) for the 3-class model.
@@ -111,7 +117,7 @@ class TuningResult:
 
     chosen: dict[str, Any]
     metric: str
-    best_score: float
+    score: float
     report_path: Path
     config_path: Path | None
     candidates: list[dict[str, Any]] = field(default_factory=list)
@@ -157,6 +163,7 @@ def search(
     grid: TuningGrid,
     metric: str,
     inner_folds: int,
+    rule: str = "one_se",
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
@@ -166,8 +173,9 @@ def search(
     -------
     list of dict
         One entry per candidate, in grid order: ``features`` and ``model`` (the values tried),
-        ``mean`` and ``std`` of each metric over the folds, and ``rank`` by ``metric`` (1 is
-        the chosen candidate: the best mean, ties going to the earlier entry).
+        ``mean`` and ``std`` of each metric over the folds, ``rank`` by the mean of ``metric``
+        (ties going to the earlier entry) and ``chosen`` (true for exactly one entry, picked by
+        ``rule``: see the module notes).
 
     Raises
     ------
@@ -176,6 +184,8 @@ def search(
     """
     if metric not in SELECTION_METRICS:
         raise ConfigError(f"`metric` must be one of {', '.join(SELECTION_METRICS)}; got {metric!r}")
+    if rule not in SELECTION_RULES:
+        raise ConfigError(f"`rule` must be one of {', '.join(SELECTION_RULES)}; got {rule!r}")
     y = np.asarray(labels)
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2 or counts.min() < inner_folds:
@@ -233,11 +243,28 @@ def search(
     order = sorted(range(len(table)), key=lambda i: -table[i]["mean"][metric])
     for rank, index in enumerate(order, start=1):
         table[index]["rank"] = rank
+    mark_choice(table, metric, rule, inner_folds)
     return table
 
 
+def mark_choice(table: list[dict[str, Any]], metric: str, rule: str, n_folds: int) -> None:
+    """Set ``chosen`` on the entry of a ranked grid table that ``rule`` picks.
+
+    Grid order puts cheaper features and smaller ``C`` first, so under ``one_se`` the first
+    entry whose mean reaches the best mean minus its standard error (``std / sqrt(n_folds)``)
+    is the simplest good one.
+    """
+    best = min(table, key=lambda entry: entry["rank"])
+    threshold = best["mean"][metric]
+    if rule == "one_se":
+        threshold -= best["std"][metric] / np.sqrt(n_folds)
+    chosen = next(entry for entry in table if entry["mean"][metric] >= threshold)
+    for entry in table:
+        entry["chosen"] = entry is chosen
+
+
 def _best(table: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(entry for entry in table if entry["rank"] == 1)
+    return next(entry for entry in table if entry["chosen"])
 
 
 def _chosen_config(config: TrainConfig, best: dict[str, Any]) -> TrainConfig:
@@ -258,6 +285,7 @@ def _nested(
     metric: str,
     inner_folds: int,
     outer_folds: int,
+    rule: str,
     jobs: int,
     progress: Callable[[int], None] | None,
 ) -> dict[str, Any]:
@@ -274,6 +302,7 @@ def _nested(
             grid=grid,
             metric=metric,
             inner_folds=inner_folds,
+            rule=rule,
             jobs=jobs,
             progress=progress,
         )
@@ -320,6 +349,7 @@ def tune(
     metric: str | None = None,
     inner_folds: int = 3,
     outer_folds: int = 0,
+    rule: str = "one_se",
     write_config: bool = True,
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> TuningResult:
@@ -344,6 +374,8 @@ def tune(
         Folds of the selection cross-validation.
     outer_folds : int, default=0
         Folds of the nested cross-validation; 0 skips it.
+    rule : {"one_se", "best"}, default="one_se"
+        How the winner is picked from the scored grid (see the module notes).
     write_config : bool, default=True
         Whether to write the chosen values into ``config_path``.
 
@@ -376,14 +408,16 @@ def tune(
         grid=grid,
         metric=metric,
         inner_folds=inner_folds,
+        rule=rule,
         jobs=config.run.jobs,
         progress=step,
     )
     best = _best(table)
     logger.info(
-        "Best of %d candidates by %s: %.4f with %s %s",
+        "Chose from %d candidates by %s (%s rule): %.4f with %s %s",
         len(table),
         metric,
+        rule,
         best["mean"][metric],
         best["features"],
         best["model"],
@@ -399,6 +433,7 @@ def tune(
             metric=metric,
             inner_folds=inner_folds,
             outer_folds=outer_folds,
+            rule=rule,
             jobs=config.run.jobs,
             progress=step,
         )
@@ -423,6 +458,7 @@ def tune(
             "(development tweets excluded); vectorizers fit inside each fold"
         ),
         "metric": metric,
+        "rule": rule,
         "n_tweets": len(data),
         "label_counts": {label: data.labels.count(label) for label in config.labels},
         "grid": {
@@ -438,8 +474,9 @@ def tune(
             "calibrate": config.model.calibrate,
         },
         "chosen": chosen,
-        "best_score": best["mean"][metric],
-        "best_std": best["std"][metric],
+        "chosen_score": best["mean"][metric],
+        "chosen_std": best["std"][metric],
+        "best_score": max(entry["mean"][metric] for entry in table),
         "nested": nested,
         "candidates": sorted(table, key=lambda entry: entry["rank"]),
         "seconds": round(time.perf_counter() - started, 1),
@@ -448,7 +485,7 @@ def tune(
     return TuningResult(
         chosen=chosen,
         metric=metric,
-        best_score=best["mean"][metric],
+        score=best["mean"][metric],
         report_path=report_path,
         config_path=written,
         candidates=table,

@@ -11,7 +11,7 @@ from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.train import run_overrides
 from seatcast.config import load_train_config
-from seatcast.tuning import SELECTION_METRICS, TuningGrid, tune
+from seatcast.tuning import SELECTION_METRICS, SELECTION_RULES, TuningGrid, tune
 
 logger = logging.getLogger("seatcast")
 
@@ -76,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=SELECTION_METRICS,
         default=None,
         help="selection metric (default: accuracy for binary, macro_recall for 3class)",
+    )
+    parser.add_argument(
+        "--rule",
+        choices=SELECTION_RULES,
+        default="one_se",
+        help="one_se: the cheapest setting within one standard error of the best mean "
+        "(default); best: the best mean",
     )
     parser.add_argument(
         "--inner-folds", type=positive_int, default=3, help="folds of the search (default: 3)"
@@ -146,16 +153,24 @@ def run(args: argparse.Namespace) -> None:
             metric=args.metric,
             inner_folds=args.inner_folds,
             outer_folds=args.outer_folds,
+            rule=args.rule,
             write_config=not args.no_write,
             progress=progress,
         )
     finally:
         progress.close()
-    print(f"{len(result.candidates)} candidates, {args.inner_folds}-fold CV, by {result.metric}")
-    print(f"{'rank':>4} {result.metric:>13} {'± std':>7}  features / model")
-    for entry in sorted(result.candidates, key=lambda item: item["rank"])[:10]:
+    print(
+        f"{len(result.candidates)} candidates, {args.inner_folds}-fold CV, by {result.metric}, "
+        f"{args.rule} rule (* marks the choice)"
+    )
+    print(f"{'rank':>5} {result.metric:>13} {'± std':>7}  features / model")
+    ranked = sorted(result.candidates, key=lambda item: item["rank"])
+    shown = [entry for entry in ranked[:10]]
+    shown += [entry for entry in ranked[10:] if entry["chosen"]]
+    for entry in shown:
+        mark = "*" if entry["chosen"] else " "
         print(
-            f"{entry['rank']:>4} {entry['mean'][result.metric]:>13.4f} "
+            f"{mark}{entry['rank']:>4} {entry['mean'][result.metric]:>13.4f} "
             f"{entry['std'][result.metric]:>7.4f}  {entry['features']} {entry['model']}"
         )
     if result.nested is not None:
