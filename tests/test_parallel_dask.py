@@ -6,6 +6,7 @@ handle failures, a killed worker, loopback-only sockets and clean-up."""
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import signal
 
@@ -67,6 +68,20 @@ def test_dask_map_matches_serial_map(cluster):
         ordered_map(add_offset, numbered_items(100), extra=(7,), backend="dask", scheduler=cluster.scheduler_address)
     )
     assert remote == serial
+
+
+def test_dask_map_restores_log_levels(cluster):
+    distributed_logger = logging.getLogger("distributed")
+    previous = distributed_logger.level
+    distributed_logger.setLevel(logging.DEBUG)
+    try:
+        results = ordered_map(add_offset, numbered_items(6), extra=(0,), backend="dask", scheduler=cluster.scheduler_address)
+        next(results)
+        assert distributed_logger.level == logging.WARNING
+        list(results)
+        assert distributed_logger.level == logging.DEBUG
+    finally:
+        distributed_logger.setLevel(previous)
 
 
 def test_dask_preprocess_matches_process_pool(cluster, tmp_path):

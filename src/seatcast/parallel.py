@@ -208,11 +208,28 @@ def _process_map(function, items, extra, jobs, max_pending):
 # Dask
 
 
-def _quiet_dask_logs() -> None:
-    # A local cluster logs every start and stop at INFO on these loggers; a run shows its own
-    # progress instead. Warnings and errors still come through.
-    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+# Loggers of a local cluster that log every start and stop at INFO, and the level they get
+# during a run. A run shows its own progress instead; warnings and errors still come through.
+_DASK_LOG_LEVELS = {
+    "distributed": logging.WARNING,
+    "distributed.scheduler": logging.WARNING,
+    "distributed.nanny": logging.WARNING,
+    "distributed.core": logging.WARNING,
+}
+
+
+@contextlib.contextmanager
+def _dask_log_levels(levels: dict[str, int]) -> Iterator[None]:
+    # The levels are restored afterwards, so a notebook keeps its own logging set-up.
+    loggers = {name: logging.getLogger(name) for name in levels}
+    previous = {name: dask_logger.level for name, dask_logger in loggers.items()}
+    for name, dask_logger in loggers.items():
+        dask_logger.setLevel(levels[name])
+    try:
+        yield
+    finally:
+        for name, dask_logger in loggers.items():
+            dask_logger.setLevel(previous[name])
 
 
 def _connect_dask(scheduler: str | None, jobs: int):
@@ -222,7 +239,6 @@ def _connect_dask(scheduler: str | None, jobs: int):
         raise ConfigError(
             "backend 'dask' needs dask.distributed; install it with `pip install 'seatcast[dask]'`."
         ) from None
-    _quiet_dask_logs()
     if scheduler:
         try:
             client = Client(scheduler, timeout=f"{DASK_CONNECT_TIMEOUT}s")
@@ -254,6 +270,11 @@ def _connect_dask(scheduler: str | None, jobs: int):
 
 
 def _dask_map(function, items, extra, jobs, max_pending, scheduler):
+    with _dask_log_levels(_DASK_LOG_LEVELS):
+        yield from _dask_map_quietly(function, items, extra, jobs, max_pending, scheduler)
+
+
+def _dask_map_quietly(function, items, extra, jobs, max_pending, scheduler):
     client, cluster = _connect_dask(scheduler, jobs)
     pending: deque[tuple[str, Any]] = deque()
     try:
@@ -301,7 +322,12 @@ def _dask_map(function, items, extra, jobs, max_pending, scheduler):
         with contextlib.suppress(Exception):
             client.close()
         if cluster is not None:
-            with contextlib.suppress(Exception):
+            # On a busy machine a worker may take longer than the nanny's 4 s to stop, and the
+            # nanny then logs a warning before killing it. That is expected at shutdown.
+            with (
+                _dask_log_levels({"distributed.nanny": logging.ERROR}),
+                contextlib.suppress(Exception),
+            ):
                 cluster.close()
 
 
