@@ -57,6 +57,7 @@ def backtest_run(backtest_project, tmp_path_factory):
     return reports / "tinyback"
 
 
+@pytest.mark.slow
 def test_backtest_table_covers_every_combination(backtest_run):
     table = pd.read_csv(backtest_run / "backtest.csv")
     assert list(table.columns) == BACKTEST_COLUMNS
@@ -74,6 +75,7 @@ def test_backtest_table_covers_every_combination(backtest_run):
         assert (tracked["seats_predicted"] <= tracked["seats_high"]).all()
 
 
+@pytest.mark.slow
 def test_backtest_summary_adds_up(backtest_run):
     table = pd.read_csv(backtest_run / "backtest.csv")
     summary = pd.read_csv(backtest_run / "backtest_summary.csv")
@@ -93,6 +95,7 @@ def test_backtest_summary_adds_up(backtest_run):
         assert (backtest_run / chart).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_backtest_by_state(backtest_run):
     states = pd.read_csv(backtest_run / "backtest_states.csv")
     summary = pd.read_csv(backtest_run / "backtest_states_summary.csv")
@@ -150,6 +153,7 @@ def test_normalise_state(tweet_location, results_state):
     assert normalise_state(tweet_location) == normalise_state(results_state)
 
 
+@pytest.mark.slow
 def test_calibration_fits_other_election(backtest_project):
     root, config_path = backtest_project
     config = load_election_config(config_path)
@@ -161,6 +165,7 @@ def test_calibration_fits_other_election(backtest_project):
     assert {method.k for method in methods if method.rule == "power"} == {3.0, calibration.k}
 
 
+@pytest.mark.slow
 def test_calibration_on_own_result_rejected(backtest_project, tmp_path):
     root, config_path = backtest_project
     source = config_path.read_text().replace("data/uk2015.csv", "data/results.csv")
@@ -170,6 +175,7 @@ def test_calibration_on_own_result_rejected(backtest_project, tmp_path):
         fit_calibrations(load_election_config(leaky), root)
 
 
+@pytest.mark.slow
 def test_backtest_without_results_exits_2(backtest_project, capsys):
     root, config_path = backtest_project
     source = config_path.read_text().replace("results: {path: data/results.csv}\n", "")

@@ -65,6 +65,7 @@ def test_interval_contains_point_estimate(rule):
         assert frame.loc[party, "seats_low"] <= seats[party] <= frame.loc[party, "seats_high"]
 
 
+@pytest.mark.slow
 def test_interval_narrows_with_more_tweets():
     small = intervals(combos(1))
     large = intervals(combos(20))
@@ -160,6 +161,7 @@ def test_corrected_counts_keep_group_sizes():
             assert after == before
 
 
+@pytest.mark.slow
 def test_correction_moves_intervals_toward_truth():
     # A classifier that calls 30% of negatives positive inflates positives; the corrected
     # bootstrap interval of a party's positive ratio must cover the true ratio, the plain

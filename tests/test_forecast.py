@@ -216,6 +216,7 @@ def trained(tiny_project):
     return tiny_project
 
 
+@pytest.mark.slow
 def test_predict_summary_lists_cleaning_counts(trained, tmp_path, capsys):
     config = trained / "configs" / "elections" / "tiny2019.yaml"
     reports = tmp_path / "reports"
@@ -249,6 +250,7 @@ def test_predict_summary_lists_cleaning_counts(trained, tmp_path, capsys):
     assert (predictions["state"] != "").all()
 
 
+@pytest.mark.slow
 def test_predict_with_confusion_correction(trained, tmp_path):
     matrix = tmp_path / "matrix.json"
     matrix.write_text(

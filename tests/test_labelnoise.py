@@ -43,6 +43,7 @@ def gop_run(tiny_project, tmp_path_factory):
     return reports / "gopsample"
 
 
+@pytest.mark.slow
 def test_confusion_matrix_matches_predictions(gop_run):
     predictions = pd.read_csv(gop_run / "predictions.csv.gz", keep_default_na=False)
     polar = predictions[predictions["gold_label"].isin(["negative", "positive"])]
@@ -59,6 +60,7 @@ def test_confusion_matrix_matches_predictions(gop_run):
     assert matrix["accuracy"] == pytest.approx(np.trace(counts) / counts.sum())
 
 
+@pytest.mark.slow
 def test_label_noise_table_on_real_sample(gop_run):
     table = pd.read_csv(gop_run / "label_noise.csv")
     polar = table[table["subset"] == "polar"]
@@ -76,6 +78,7 @@ def test_label_noise_table_on_real_sample(gop_run):
     assert (gop_run / "label_noise.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_retweets_left_out_of_label_noise(gop_run):
     summary = json.loads((gop_run / "label_noise_summary.json").read_text())
     assert summary["cleaning"]["retweets"] > 1000
@@ -119,6 +122,7 @@ def test_confusion_counts_ignores_neutral_gold():
     assert confusion_counts(frame).tolist() == [[0, 0], [1, 0]]
 
 
+@pytest.mark.slow
 def test_labelnoise_needs_gold_labels(tiny_project, capsys):
     config = tiny_project / "configs" / "elections" / "tiny2019.yaml"
     assert main(["labelnoise", "--config", str(config)]) == 2

@@ -75,6 +75,7 @@ def test_invalid_window_rejected(real_tweets, window):
         discover_subevents(real_tweets, ["BJP"], SubeventSettings(window=window))
 
 
+@pytest.mark.slow
 def test_predict_writes_subevents(tiny_project, tmp_path):
     if not (tiny_project / "models" / "tiny.skops").is_file():
         assert main(["-q", "train", "--config", str(tiny_project / "configs" / "tiny.yaml")]) == 0
