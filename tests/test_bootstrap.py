@@ -131,7 +131,7 @@ def test_inverse_point_estimate_recovers_true_counts():
     assert corrected[(("A",), "positive")] == 600
 
 
-def test_inverse_estimate_does_not_depend_on_label_shares_of_matrix():
+def test_inverse_ignores_matrix_label_shares():
     # The same rates measured on a corpus with 10x more negatives give the same correction.
     balanced = ConfusionCorrection(["negative", "positive"], [[80, 20], [10, 90]])
     skewed = ConfusionCorrection(["negative", "positive"], [[800, 200], [10, 90]])
