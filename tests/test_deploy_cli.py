@@ -11,7 +11,7 @@ import pytest
 from seatcast.cli import main
 from seatcast.deploy import UserDataSpec, render_user_data
 from tests.deploy.fakes import install_fakes, read_calls
-from tests.deploy.moto_server import REGION, aws, moto_url  # noqa: F401
+from tests.deploy.moto_server import REGION, aws, moto_url, no_real_aws  # noqa: F401
 
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/seatcast:0.1.0"
 MY_CIDR = "203.0.113.7/32"
@@ -111,6 +111,7 @@ def test_world_open_accepted_with_flag(capsys):
     assert '"CidrIp": "0.0.0.0/0"' in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_full_cycle_through_cli(aws, capsys, tmp_path):  # noqa: F811
     connection = ["--region", REGION, "--endpoint-url", aws]
     call_log = tmp_path / "calls.log"
@@ -170,6 +171,7 @@ def test_full_cycle_through_cli(aws, capsys, tmp_path):  # noqa: F811
     assert capsys.readouterr().out.strip() == "No seatcast instances found."
 
 
+@pytest.mark.slow
 def test_token_for_missing_instance_is_exit_2(aws, capsys):  # noqa: F811
     code = main(["deploy", "token", "--name", "nothing", "--endpoint-url", aws])
     captured = capsys.readouterr()
@@ -177,6 +179,7 @@ def test_token_for_missing_instance_is_exit_2(aws, capsys):  # noqa: F811
     assert "no active seatcast instance is named 'nothing'" in captured.err
 
 
+@pytest.mark.slow
 def test_launch_without_instance_profile_is_exit_2(aws, capsys):  # noqa: F811
     code = main(["deploy", "launch", "--image", IMAGE, "--allowed-cidr", MY_CIDR])
     captured = capsys.readouterr()

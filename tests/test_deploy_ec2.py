@@ -22,7 +22,7 @@ from seatcast.deploy import (
 )
 from seatcast.deploy import ec2 as ec2_module
 from seatcast.errors import ConfigError, PipelineError, UsageError
-from tests.deploy.moto_server import REGION, aws, moto_url  # noqa: F401
+from tests.deploy.moto_server import REGION, aws, moto_url, no_real_aws  # noqa: F401
 
 IMAGE = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/seatcast:0.1.0"
 MY_CIDR = "203.0.113.7/32"
@@ -55,6 +55,7 @@ def _group(ec2, group_id):
     return ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
 
 
+@pytest.mark.slow
 def test_user_data_read_back_byte_identical(settings, ec2, profile):
     result = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     attribute = ec2.describe_instance_attribute(InstanceId=result.instance_id, Attribute="userData")
@@ -63,6 +64,7 @@ def test_user_data_read_back_byte_identical(settings, ec2, profile):
     assert sent == result.plan.user_data.encode("utf-8")
 
 
+@pytest.mark.slow
 def test_instance_requires_imdsv2(settings, ec2, profile):
     result = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     options = _instance(ec2, result.instance_id)["MetadataOptions"]
@@ -71,6 +73,7 @@ def test_instance_requires_imdsv2(settings, ec2, profile):
     assert options["HttpPutResponseHopLimit"] == 2
 
 
+@pytest.mark.slow
 def test_security_group_allows_only_given_cidr(settings, ec2, profile):
     result = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     group = _group(ec2, result.security_group_id)
@@ -86,6 +89,7 @@ def test_security_group_allows_only_given_cidr(settings, ec2, profile):
     assert [item["GroupId"] for item in instance["SecurityGroups"]] == [result.security_group_id]
 
 
+@pytest.mark.slow
 def test_ssh_rule_added_with_key_pair(settings, ec2, profile):
     ec2.create_key_pair(KeyName="laptop")
     options = LaunchOptions(user_data=JUPYTER, allowed_cidr="198.51.100.0/24", key_name="laptop")
@@ -98,6 +102,7 @@ def test_ssh_rule_added_with_key_pair(settings, ec2, profile):
     assert _instance(ec2, result.instance_id)["KeyName"] == "laptop"
 
 
+@pytest.mark.slow
 def test_ipv6_cidr_rule(settings, ec2, profile):
     options = LaunchOptions(user_data=JUPYTER, allowed_cidr="2001:db8::/64")
     result = launch(settings, options)
@@ -106,6 +111,7 @@ def test_ipv6_cidr_rule(settings, ec2, profile):
     assert permissions[0].get("IpRanges", []) == []
 
 
+@pytest.mark.slow
 def test_batch_instance_has_no_inbound_rules(settings, ec2, profile):
     result = launch(settings, LaunchOptions(user_data=BATCH, name="nightly"))
     assert _group(ec2, result.security_group_id)["IpPermissions"] == []
@@ -115,6 +121,7 @@ def test_batch_instance_has_no_inbound_rules(settings, ec2, profile):
     assert attribute["InstanceInitiatedShutdownBehavior"]["Value"] == "terminate"
 
 
+@pytest.mark.slow
 def test_instance_profile_type_tags_and_volume(settings, ec2, profile):
     options = LaunchOptions(
         user_data=JUPYTER,
@@ -142,6 +149,7 @@ def test_instance_profile_type_tags_and_volume(settings, ec2, profile):
     assert volume["Encrypted"] is True
 
 
+@pytest.mark.slow
 def test_latest_al2023_ami_used(settings, aws, profile):  # noqa: F811
     ssm = boto3.client("ssm", region_name=REGION, endpoint_url=aws)
     expected = ssm.get_parameter(Name=ec2_module.AMI_PARAMETERS["x86_64"])["Parameter"]["Value"]
@@ -149,12 +157,14 @@ def test_latest_al2023_ami_used(settings, aws, profile):  # noqa: F811
     assert result.image_id == expected
 
 
+@pytest.mark.slow
 def test_missing_instance_profile_rejected(settings, ec2):
     with pytest.raises(ConfigError, match="`--instance-profile` must exist; 'seatcast-ec2'"):
         launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     assert ec2.describe_instances()["Reservations"] == []
 
 
+@pytest.mark.slow
 def test_unknown_ami_rejected(settings, ec2, profile):
     options = LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR, ami="ami-00000000000000000")
     with pytest.raises((ConfigError, PipelineError), match="ami-00000000000000000"):
@@ -162,6 +172,7 @@ def test_unknown_ami_rejected(settings, ec2, profile):
     assert ec2.describe_instances()["Reservations"] == []
 
 
+@pytest.mark.slow
 def test_second_launch_with_same_name_rejected(settings, ec2, profile):
     options = LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR)
     first = launch(settings, options)
@@ -170,6 +181,7 @@ def test_second_launch_with_same_name_rejected(settings, ec2, profile):
     assert len(ec2.describe_instances()["Reservations"]) == 1
 
 
+@pytest.mark.slow
 def test_relaunch_replaces_old_cidr(settings, ec2, profile):
     first = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     terminate(settings, instance_ids=[first.instance_id], wait=False)
@@ -181,6 +193,7 @@ def test_relaunch_replaces_old_cidr(settings, ec2, profile):
     assert cidrs == ["192.0.2.10/32"]
 
 
+@pytest.mark.slow
 def test_foreign_group_with_same_name_rejected(settings, ec2, profile):
     vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0][
         "VpcId"
@@ -190,6 +203,7 @@ def test_foreign_group_with_same_name_rejected(settings, ec2, profile):
         launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
 
 
+@pytest.mark.slow
 def test_subnet_option_used(settings, ec2, profile):
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]
     subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.20.1.0/24")["Subnet"]
@@ -243,6 +257,7 @@ def test_invalid_launch_options_rejected(options, message):
         plan_launch(options)
 
 
+@pytest.mark.slow
 def test_world_open_needs_explicit_flag(settings, ec2, profile):
     options = LaunchOptions(user_data=JUPYTER, allowed_cidr="0.0.0.0/0", allow_anywhere=True)
     result = launch(settings, options)
@@ -330,6 +345,7 @@ def test_run_does_not_retry_other_errors():
     assert waits == []
 
 
+@pytest.mark.slow
 def test_status_lists_managed_instances_only(settings, ec2, profile):
     ours = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     image_id = _instance(ec2, ours.instance_id)["ImageId"]
@@ -345,6 +361,7 @@ def test_status_lists_managed_instances_only(settings, ec2, profile):
     assert find_instances(settings, "other-name") == []
 
 
+@pytest.mark.slow
 def test_terminate_by_name_deletes_group(settings, ec2, profile):
     result = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     ids = terminate(settings, "seatcast")
@@ -358,6 +375,7 @@ def test_terminate_by_name_deletes_group(settings, ec2, profile):
     assert [info.instance_id for info in find_instances(settings, include_terminated=True)] == ids
 
 
+@pytest.mark.slow
 def test_terminate_unknown_targets_rejected(settings, ec2, profile):
     with pytest.raises(UsageError, match="no active seatcast instance is named 'seatcast'"):
         terminate(settings, "seatcast")
@@ -372,6 +390,7 @@ def test_terminate_unknown_targets_rejected(settings, ec2, profile):
         terminate(settings, "seatcast", instance_ids=[foreign["InstanceId"]])
 
 
+@pytest.mark.slow
 def test_token_instructions_never_contain_a_token(settings, profile):
     result = launch(settings, LaunchOptions(user_data=JUPYTER, allowed_cidr=MY_CIDR))
     info = find_instances(settings)[0]

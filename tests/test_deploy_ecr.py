@@ -11,7 +11,10 @@ from seatcast.deploy import AwsSettings, ensure_repository, push_image
 from seatcast.deploy.ecr import get_login_password
 from seatcast.errors import ConfigError, PipelineError, UsageError
 from tests.deploy.fakes import install_fakes, read_calls
-from tests.deploy.moto_server import REGION, aws, moto_url  # noqa: F401
+from tests.deploy.moto_server import REGION, aws, moto_url, no_real_aws  # noqa: F401
+
+# Every test here talks to the moto server.
+pytestmark = pytest.mark.slow
 
 ACCOUNT_REGISTRY = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 

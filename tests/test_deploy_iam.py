@@ -17,7 +17,10 @@ from seatcast.deploy.iam import (
     trust_policy,
 )
 from seatcast.errors import ConfigError
-from tests.deploy.moto_server import REGION, aws, moto_url  # noqa: F401
+from tests.deploy.moto_server import REGION, aws, moto_url, no_real_aws  # noqa: F401
+
+# Every test here talks to the moto server.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from seatcast.deploy.userdata import (
 )
 from seatcast.errors import ConfigError
 from tests.deploy.fakes import install_fakes, read_calls
+from tests.deploy.moto_server import no_real_aws  # noqa: F401
 from tests.deploy.secret_scan import find_secrets
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/seatcast:0.1.0"
