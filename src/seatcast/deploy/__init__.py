@@ -6,19 +6,15 @@ can run on a machine that only builds and ships the image. Every function takes 
 """
 
 from seatcast.deploy._aws import AwsSettings
-from seatcast.deploy.ec2 import (
+from seatcast.deploy.ec2 import LaunchOptions, LaunchPlan, LaunchResult, launch, plan_launch
+from seatcast.deploy.ecr import PushResult, RepositoryInfo, ensure_repository, push_image
+from seatcast.deploy.iam import InstanceRoleResult, ensure_instance_role
+from seatcast.deploy.instances import (
     InstanceInfo,
-    LaunchOptions,
-    LaunchPlan,
-    LaunchResult,
     find_instances,
-    launch,
-    plan_launch,
     terminate,
     token_instructions,
 )
-from seatcast.deploy.ecr import PushResult, RepositoryInfo, ensure_repository, push_image
-from seatcast.deploy.iam import InstanceRoleResult, ensure_instance_role
 from seatcast.deploy.userdata import UserDataSpec, render_user_data
 
 __all__ = [
