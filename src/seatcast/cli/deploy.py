@@ -302,7 +302,12 @@ def _add_launch(subcommands: Any, parent: argparse.ArgumentParser) -> None:
     )
 
     parser.add_argument("--image", required=True, help="image URI printed by `deploy ecr-push`")
-    parser.add_argument("--mode", choices=("jupyter", "batch"), default="jupyter")
+    parser.add_argument(
+        "--mode",
+        choices=("jupyter", "batch"),
+        default="jupyter",
+        help="jupyter keeps JupyterLab running; batch runs seatcast-batch once (default: jupyter)",
+    )
     parser.add_argument(
         "--allowed-cidr",
         default=None,
