@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -47,6 +48,10 @@ MAX_JOBS = 256
 
 # HTTP address of a local Dask cluster's scheduler: loopback, with a free port chosen by the OS.
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
+
+# Seconds an interrupted or failed run waits for the chunks that workers hold to finish
+# before it kills the workers.
+STOP_TIMEOUT = 30
 
 # Seconds to wait for a connection to a dask scheduler.
 DASK_CONNECT_TIMEOUT = 30
@@ -133,16 +138,20 @@ def _run_in_worker(argument: Any) -> Any:
 
 
 def _stop_pool(executor: ProcessPoolExecutor) -> None:
-    # shutdown(cancel_futures=True) drops queued chunks but waits for running ones; terminate
-    # the workers first so that an interrupted run stops promptly.
+    # Queued chunks are cancelled and the chunks that workers already hold finish, which takes
+    # about one chunk's time. Workers are not terminated first: one killed while it writes its
+    # result leaves half a message in the result pipe, and the pool's manager thread then
+    # blocks for ever reading it, so shutdown and even interpreter exit hang.
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
     for process in processes:
         if process.is_alive():
-            process.terminate()
-    executor.shutdown(wait=True, cancel_futures=True)
-    for process in processes:
-        process.join(timeout=5)
-        if process.is_alive():
+            # A chunk that does not finish in time: killing a worker that is computing, not
+            # writing, is safe.
+            logger.warning("Worker process %d did not stop in time; killing it", process.pid)
             process.kill()
             process.join(timeout=5)
 
