@@ -167,10 +167,15 @@ class RowLedger:
                     " Most of them hold bytes that are invalid in the file's encoding: set "
                     "`encoding` for the file (for example latin-1 or cp1252)."
                 )
+            first = ""
+            if self.rejected_rows:
+                row = self.rejected_rows[0]
+                first = f" The first is {row.source} line {row.line}."
             raise DataError(
                 f"{what}: {self.rows_rejected} of {self.rows_read} rows ({share:.1%}) were "
-                f"rejected, above limits.max_rejected_share = {max_share:.1%} ({reasons}).{hint} "
-                "Fix the input (see rejected.csv for each row) or raise the limit in the config."
+                f"rejected, above limits.max_rejected_share = {max_share:.1%} "
+                f"({reasons}).{first}{hint} Fix the input (see rejected.csv for each row) or "
+                "raise the limit."
             )
 
     def summary(self) -> dict[str, Any]:
@@ -292,7 +297,7 @@ def _open_binary(path: Path, limits: LimitSettings) -> IO[bytes]:
 
 
 @contextlib.contextmanager
-def _open_text(path: Path, spec: SourceSpec, limits: LimitSettings, newline: str | None):
+def _open_text(path: Path, spec: SourceSpec, limits: LimitSettings):
     try:
         codec = codecs.lookup(spec.encoding)
     except LookupError:
@@ -306,7 +311,7 @@ def _open_text(path: Path, spec: SourceSpec, limits: LimitSettings, newline: str
     raw = _open_binary(path, limits)
     # surrogateescape keeps undecodable bytes as lone surrogates, so that a bad row is rejected
     # with its line number and the read goes on.
-    text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline=newline)
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="\n")
     try:
         yield text
     finally:
@@ -340,19 +345,11 @@ class _Lines:
     file become :class:`DataError` naming the line.
     """
 
-    def __init__(
-        self,
-        stream: IO[str],
-        source: str,
-        limits: LimitSettings,
-        encoding: str,
-        breaks: tuple[str, ...],
-    ):
+    def __init__(self, stream: IO[str], source: str, limits: LimitSettings, encoding: str):
         self.stream = stream
         self.source = source
         self.limit = limits.max_line_bytes
         self.encoding = encoding
-        self.breaks = breaks
         self.number = 0
 
     def _readline(self) -> str:
@@ -362,6 +359,13 @@ class _Lines:
             raise DataError(
                 f"cannot read {self.source} after line {self.number}: {error}. The file may be "
                 "truncated or corrupt; restore it, or cut it at the last complete line."
+            ) from None
+        except UnicodeError as error:
+            # Bad bytes are kept by surrogateescape; this is a stream-level failure, such as
+            # UTF-16 without a byte order mark.
+            raise DataError(
+                f"cannot decode {self.source} after line {self.number} as {self.encoding}: "
+                f"{error}. Set `encoding` to the encoding the file was saved in."
             ) from None
 
     def _byte_length(self, text: str) -> int:
@@ -376,7 +380,7 @@ class _Lines:
         if not line:
             return None
         self.number += 1
-        ended = line.endswith(self.breaks)
+        ended = line.endswith("\n")
         content = line.rstrip("\r\n") if ended else line
         # readline(limit + 2) returns a shorter line without a break only at the end of the
         # file. No supported encoding takes more than 4 bytes per character, so short lines
@@ -387,7 +391,7 @@ class _Lines:
         ):
             return line
         start = content[:SNIPPET_CHARS]
-        while line and not line.endswith(self.breaks):
+        while line and not line.endswith("\n"):
             line = self._readline()
         raise _LineTooLongError(self.number, start)
 
@@ -509,6 +513,23 @@ def _json_value(value: Any) -> str | None:
         return str(value)
 
 
+# csv.reader ends a record at any \r outside quotes, but tweets hold bare \r characters that
+# writers such as pandas leave unquoted. They are swapped for this character, which decoding
+# never produces (surrogateescape yields U+DC80-U+DCFF only), and swapped back after parsing.
+_CR_STANDIN = "\ud800"
+
+
+def _hide_bare_cr(line: str) -> str:
+    # A \r at the very end of the file, with no \n after it, still ends the line.
+    ending = next((end for end in ("\r\n", "\n", "\r") if line.endswith(end)), "")
+    body = line[: len(line) - len(ending)]
+    return body.replace("\r", _CR_STANDIN) + ending
+
+
+def _show_bare_cr(text: str) -> str:
+    return text.replace(_CR_STANDIN, "\r") if _CR_STANDIN in text else text
+
+
 class _CsvLines:
     """Physical lines fed to :func:`csv.reader`, with the lines of the record being parsed
     kept so that a broken record can be parsed again from its second line."""
@@ -530,6 +551,8 @@ class _CsvLines:
             if line is None:
                 raise StopIteration
             number = self.lines.number
+            if "\r" in line:
+                line = _hide_bare_cr(line)
         self.record.append((number, line))
         self.record_chars += len(line)
         if len(self.record) > 1 and self.record_chars > self.lines.limit:
@@ -590,9 +613,15 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
         except csv.Error as error:
             problem = f"{REASON_BAD_CSV} ({error})"
         else:
+            row = [_show_bare_cr(value) for value in row]
             if not row or all(not value.strip() for value in row):
                 continue
             if header is None:
+                if "\r" in "".join(row):
+                    raise DataError(
+                        f"{source}: the header row holds a bare carriage return (\\r); the file "
+                        "probably uses \\r line ends (classic Mac OS). Convert them to \\n."
+                    )
                 header = [name.strip().lstrip("\ufeff") for name in row]
                 _check_header(source, header, wanted, lines.encoding)
                 continue
@@ -615,7 +644,7 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
             problem = REASON_UNBALANCED_QUOTE
         (number, first), rest = feed.record[0], feed.record[1:]
         ledger.rows_read += 1
-        ledger.reject(source, number, problem, first.rstrip("\r\n"))
+        ledger.reject(source, number, problem, _show_bare_cr(first.rstrip("\r\n")))
         feed.push_back(rest)
         reader = csv.reader(feed, delimiter=delimiter, strict=True)
     if header is None:
@@ -641,16 +670,15 @@ def _iter_records(
     """Yield ``(line, record)`` pairs from one file, rejecting broken records."""
     source = str(spec.path)
     file_format = detect_format(path) if spec.format == "auto" else spec.format
-    newline = "" if file_format in ("csv", "tsv") else "\n"
     if file_format == "semeval":
         columns = spec.columns or ["id", "label", "text"]
     else:
         columns = spec.columns or []
     if file_format in ("semeval", "fields"):
         _check_columns(source, columns, wanted)
-    with _open_text(path, spec, limits, newline=newline) as stream:
-        breaks = ("\n", "\r") if newline == "" else ("\n",)
-        lines = _Lines(stream, source, limits, spec.encoding, breaks)
+    # Only \n ends a line, \r\n included; a bare \r is part of the text in every format.
+    with _open_text(path, spec, limits) as stream:
+        lines = _Lines(stream, source, limits, spec.encoding)
         if file_format in ("csv", "tsv"):
             delimiter = "," if file_format == "csv" else "\t"
             yield from _records_csv(lines, source, ledger, wanted, delimiter)

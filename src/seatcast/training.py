@@ -83,7 +83,8 @@ def train(
         # Written when loading fails too (too many rejected rows, say), so that the user can
         # see which rows were unusable.
         if ledger.rows_read:
-            write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+            path = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+            logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)
         raise
     summary = data.ledger.summary()
     logger.info(
@@ -97,7 +98,10 @@ def train(
     )
     rejected_path = write_rejected(report_dir / "rejected.csv", data.ledger.rejected_rows)
     if len(data) == 0:
-        raise DataError("no usable training tweets remain; check the data section of the config.")
+        files = ", ".join(spec.path for spec in config.data.train)
+        raise DataError(
+            f"no usable training tweets remain in {files}; check the data section of the config."
+        )
     label_counts = {label: data.labels.count(label) for label in config.labels}
     logger.info("Label counts: %s", label_counts)
 

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> None:
         # Written when the run fails too (too many rejected rows, say), so that the user can
         # see which rows were unusable. An interrupted run writes nothing.
         if ledger.rows_read:
-            write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+            path = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+            logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)
         raise
     finally:
         progress.close()

@@ -10,6 +10,7 @@ from seatcast.cli._options import add_run_options
 from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
 from seatcast.config import load_train_config
+from seatcast.report import format_row_summary
 from seatcast.training import train
 
 logger = logging.getLogger("seatcast")
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> None:
     finally:
         progress.close()
     metrics = result.metrics
+    print(format_row_summary(metrics["rows"]))
     if "folds" in metrics:
         print(format_cv_summary(metrics))
     print(f"model:   {result.model_path}")
