@@ -38,14 +38,50 @@ train: install
 train-3class: install
 	$(SEATCAST) train --config configs/train-3class.yaml --jobs $(JOBS)
 
+# A model file is built from its config when it is missing.
+models/%.skops: | install
+	$(SEATCAST) train --config configs/$*.yaml --jobs $(JOBS)
+
 ## Forecast the 2019 Lok Sabha seats from the shipped tweets -> reports/india2019/
 .PHONY: predict
-predict: install
+predict: install models/train.skops
 	$(SEATCAST) predict --config configs/elections/india2019.yaml --jobs $(JOBS)
 
 ## Install, train and predict: the whole main job on the shipped data
 .PHONY: demo
 demo: install train predict
+
+## Run every score and seat rule against the 2019 result -> reports/india2019/backtest*
+.PHONY: backtest
+backtest: install models/train.skops
+	$(SEATCAST) backtest --config configs/elections/india2019.yaml --jobs $(JOBS)
+
+## Measure how classifier errors move PSS on crowd-labelled debate tweets -> reports/gop2015/
+.PHONY: labelnoise
+labelnoise: install models/train.skops
+	$(SEATCAST) labelnoise --config configs/elections/gop2015.yaml --jobs $(JOBS)
+
+## Compare our models with VADER and TextBlob, and run the emoticon leak check -> reports/evaluation/
+.PHONY: evaluate
+evaluate: install models/train.skops models/train-3class.skops
+	$(SEATCAST) evaluate --compare --model models/train.skops --model models/train-3class.skops \
+		--data data/tweeteval/sentiment_val.csv
+	$(SEATCAST) evaluate --leak-check --config configs/train-twitter-samples.yaml
+
+## Choose C, class weights and n-gram ranges on the training data; rewrites configs/train.yaml
+.PHONY: tune
+tune: install
+	$(SEATCAST) tune --config configs/train.yaml --jobs $(JOBS)
+
+## Run every notebook headless on small samples
+.PHONY: notebooks
+notebooks: install
+	$(BIN)/python -m pytest tests/test_notebooks.py
+
+## Measure throughput and memory on 1,000,000 resampled tweets -> docs/benchmarks.md
+.PHONY: bench
+bench: install
+	$(BIN)/python benchmarks/bench.py
 
 #################################################################################
 # Checks                                                                        #
