@@ -537,6 +537,47 @@ def test_clean_chunk_equals_clean_on_table(options):
     assert clean_chunk(texts, options) == [clean(text, options) for text in texts]
 
 
+# Text that stresses the boundaries between tweets joined into one chunk: trailing and leading
+# line breaks and spaces, NULs, entities that decode to a line break or to U+FFFD, and tokens
+# whose patterns look ahead or behind.
+_EDGE_FRAGMENTS = st.sampled_from(
+    [
+        "\n",
+        "\n\n\n",
+        "    ",
+        "\x00",
+        "\n\x00\n",
+        "&#0;",
+        "&NewLine;",
+        "&#10;",
+        ".",
+        "@",
+        "8",
+        "555 123",
+        "www.",
+    ]
+)
+EDGE_TEXT = st.lists(st.one_of(_ANY_CHAR, _FRAGMENTS, _EDGE_FRAGMENTS), max_size=30).map("".join)
+OPTIONS = st.builds(
+    CleanOptions,
+    lowercase=st.booleans(),
+    reduce_len=st.booleans(),
+    urls=st.sampled_from(["token", "remove", "keep"]),
+    mentions=st.sampled_from(["token", "remove", "keep"]),
+    hashtags=st.sampled_from(["keep", "strip", "remove"]),
+    mark_elongation=st.booleans(),
+    mark_allcaps=st.booleans(),
+    strip_emoticons=st.sampled_from([frozenset(), LABEL_EMOTICONS, frozenset({"!", "\x00"})]),
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(EDGE_TEXT, max_size=10), OPTIONS)
+def test_clean_chunk_batch_equals_clean_per_tweet(texts, options):
+    # clean_chunk cleans the chunk as one string; each tweet must come out as clean alone.
+    assert clean_chunk(texts, options) == [clean(text, options) for text in texts]
+
+
 def test_clean_chunk_empty():
     assert clean_chunk([]) == []
 
