@@ -126,7 +126,7 @@ cleanup() {
     done
     if [[ "${SEATCAST_CI_KEEP:-0}" != 1 && -n "${CONTAINERS_STORAGE_CONF:-}" ]]; then
         podman system reset --force >/dev/null 2>&1
-        rm -rf "$WORK/storage" "$WORK/run" "$WORK/rootfs" "$WORK/registry-data"
+        rm -rf "$WORK/storage" "$WORK/run" "$WORK/tmp" "$WORK/rootfs" "$WORK/registry-data"
     fi
 }
 
@@ -172,7 +172,14 @@ install_tools() {
 }
 
 write_configs() {
-    mkdir -p "$WORK/storage" "$WORK/run" "$WORK/registry-data" "$WORK/docker-config"
+    mkdir -p "$WORK/storage" "$WORK/run" "$WORK/tmp" "$WORK/registry-data" "$WORK/docker-config"
+    # The repository's settings plus a private temporary folder (exit files, locks), so that
+    # `podman system reset` at the end touches no other podman user's state. tmp_dir lands in
+    # the [engine] table because that table ends the file.
+    {
+        cat "$CONTAINERS_DIR/containers.conf"
+        printf 'tmp_dir = "%s"\n' "$WORK/tmp"
+    } >"$WORK/containers.conf"
     cat >"$WORK/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -509,7 +516,7 @@ main() {
     MOTO_URL="http://127.0.0.1:$MOTO_PORT"
     REGISTRY_PORT=$(free_port)
     registry_host="localhost:$REGISTRY_PORT"
-    export CONTAINERS_CONF="$CONTAINERS_DIR/containers.conf"
+    export CONTAINERS_CONF="$WORK/containers.conf"
     export CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
     export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf"
     export BUILDAH_ISOLATION=chroot
