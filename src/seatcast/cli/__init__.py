@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -55,8 +56,12 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"seatcast: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every subcommand registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with every subcommand registered, or only ``command``.
+
+    Registering one subcommand imports only its module, so ``seatcast preprocess`` does not
+    spend a second of start-up importing scikit-learn for the other subcommands.
+    """
     parser = _ArgumentParser(
         prog="seatcast",
         description=(
@@ -73,10 +78,28 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_ArgumentParser
     )
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if command is None else (command,):
         module = importlib.import_module(f"seatcast.cli.{name}")
         module.register(subparsers)
     return parser
+
+
+# Top-level options that may come before the subcommand without changing what is parsed.
+_LEADING_OPTION_RE = re.compile(r"-[vq]+|--verbose|--quiet")
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """Return the subcommand that ``argv`` runs, or None when the full parser is needed.
+
+    None means top-level help, a version request, an unknown or missing subcommand, or any
+    option before the subcommand other than -v and -q: those need every subcommand listed.
+    """
+    for arg in argv:
+        if arg in COMMAND_MODULES:
+            return arg
+        if _LEADING_OPTION_RE.fullmatch(arg) is None:
+            return None
+    return None
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
@@ -158,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        parser = build_parser()
+        parser = build_parser(_named_command(sys.argv[1:] if argv is None else argv))
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)
