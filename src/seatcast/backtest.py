@@ -43,6 +43,7 @@ from seatcast.bootstrap import (
 from seatcast.config import ConstituencyResultsSpec, ElectionConfig, ResultsSpec, resolve_path
 from seatcast.errors import ConfigError, DataError
 from seatcast.forecast import ForecastResult, load_results, run_forecast
+from seatcast.io import RowLedger
 from seatcast.model import LoadedModel
 from seatcast.scores import SCORE_METHODS, allocation_weights
 from seatcast.seats import allocate_seats, fit_power_exponent
@@ -250,6 +251,7 @@ def run_backtest(
     progress=None,
     n_resamples: int | None = None,
     seed: int = 0,
+    ledger: RowLedger | None = None,
 ) -> BacktestResult:
     """Classify an election's tweets once and evaluate every score and seat rule.
 
@@ -268,6 +270,8 @@ def run_backtest(
         intervals.
     seed : int, default=0
         Seed of the bootstrap.
+    ledger : RowLedger, default=None
+        Receives the row accounting; pass one to keep the rejected rows when the run fails.
 
     Raises
     ------
@@ -280,7 +284,9 @@ def run_backtest(
             "config (party, seats[, vote_share])"
         )
     calibrations = fit_calibrations(config, root)
-    forecast = run_forecast(config, root, model=model, progress=progress, n_resamples=0)
+    forecast = run_forecast(
+        config, root, model=model, progress=progress, n_resamples=0, ledger=ledger
+    )
     actual = load_results(config.results, root)
     parties = forecast.parties
     total = config.seats.total

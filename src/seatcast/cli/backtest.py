@@ -14,7 +14,9 @@ from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.predict import format_cleaning
 from seatcast.cli.train import run_overrides
 from seatcast.config import load_election_config
-from seatcast.report import format_row_summary, format_table
+from seatcast.errors import SeatcastError
+from seatcast.io import RowLedger
+from seatcast.report import format_row_summary, format_table, write_rejected
 
 logger = logging.getLogger("seatcast")
 
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> None:
     root, _, reports_dir = output_dirs(args, args.config)
     report_dir = reports_dir / (config.name or "election")
     progress = ProgressFactory()
+    ledger = RowLedger()
     try:
         result = run_backtest(
             config,
@@ -77,10 +80,19 @@ def run(args: argparse.Namespace) -> None:
             progress=progress("classifying tweets", None),
             n_resamples=args.resamples,
             seed=args.seed,
+            ledger=ledger,
         )
+    except SeatcastError:
+        # Written when the run fails too (too many rejected rows, say), so that the user can
+        # see which rows were unusable. An interrupted run writes nothing.
+        if ledger.rows_read:
+            path = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
+            logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)
+        raise
     finally:
         progress.close()
     paths = write_backtest(result, report_dir)
+    paths["rejected.csv"] = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
     summary = result.forecast.summary()
     print(f"backtest of {result.name}: {result.forecast.total_seats} seats")
     print(format_row_summary(summary["rows"]))
