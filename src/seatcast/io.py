@@ -539,6 +539,8 @@ class _CsvLines:
         self.pushed_back: deque[tuple[int, str]] = deque()
         self.record: list[tuple[int, str]] = []
         self.record_chars = 0
+        # Whether a bare \r was hidden since the last start_record, so rows need _show_bare_cr.
+        self.hid_cr = False
 
     def __iter__(self) -> _CsvLines:
         return self
@@ -551,8 +553,11 @@ class _CsvLines:
             if line is None:
                 raise StopIteration
             number = self.lines.number
-            if "\r" in line:
+            # Most lines hold no \r, or only the one of a \r\n line break.
+            cr = line.find("\r")
+            if cr != -1 and not (cr == len(line) - 2 and line.endswith("\r\n")):
                 line = _hide_bare_cr(line)
+                self.hid_cr = True
         self.record.append((number, line))
         self.record_chars += len(line)
         if len(self.record) > 1 and self.record_chars > self.lines.limit:
@@ -563,6 +568,7 @@ class _CsvLines:
         """Forget the lines of the previous record."""
         self.record = []
         self.record_chars = 0
+        self.hid_cr = bool(self.pushed_back)
 
     def push_back(self, lines: list[tuple[int, str]]) -> None:
         """Read ``lines`` again before any new line of the file."""
@@ -613,7 +619,8 @@ def _records_csv(lines, source, ledger, wanted, delimiter):
         except csv.Error as error:
             problem = f"{REASON_BAD_CSV} ({error})"
         else:
-            row = [_show_bare_cr(value) for value in row]
+            if feed.hid_cr:
+                row = [_show_bare_cr(value) for value in row]
             if not row or all(not value.strip() for value in row):
                 continue
             if header is None:
@@ -782,7 +789,7 @@ def read_rows(
         text = record.get(spec.text_column)
         raw_label = record.get(label_column) if labelled else None
         values = [text or "", raw_label or "", *(record.get(name) or "" for name in extra_columns)]
-        if any(_SURROGATE_RE.search(value) for value in values):
+        if any(not value.isascii() and _SURROGATE_RE.search(value) for value in values):
             ledger.reject(source, number, REASON_BAD_BYTES, text or "")
             continue
         # NUL bytes are not text; a run of them is what a crash leaves in a file.
@@ -806,7 +813,7 @@ def read_rows(
                 shown = raw_label.strip()[:40]
                 ledger.reject(source, number, f"{REASON_UNKNOWN_LABEL} {shown!r}", text)
                 continue
-        if _MOJIBAKE_RE.search(text):
+        if not text.isascii() and _MOJIBAKE_RE.search(text):
             n_mojibake += 1
         extras = {name: record.get(name) or "" for name in extra_columns}
         yield number, text, label, extras
