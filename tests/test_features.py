@@ -165,6 +165,36 @@ def test_char_ngrams_match_sklearn(documents, ngram_range):
         )
 
 
+def test_char_ngrams_skip_frequent_tokens(documents):
+    train, test = documents[:200], documents[200:300]
+    ours = CharNgrams(ngram_range=(2, 4), max_token_df=0.05).fit(train)
+    frequent = {t for t in {t for d in train for t in d} if sum(t in d for d in train) > 10}
+    assert ours.n_frequent_ == len(frequent)
+    assert {"@user", "the"} <= frequent
+    reference = TfidfVectorizer(
+        analyzer=lambda tokens: [
+            g for t in tokens if t not in frequent for g in char_ngrams(t, (2, 4))
+        ],
+        min_df=2,
+        sublinear_tf=True,
+        lowercase=False,
+    ).fit(train)
+    ours_names = list(ours.get_feature_names_out())
+    reference_names = list(reference.get_feature_names_out())
+    for part in (train, test):
+        _assert_same_matrix(
+            ours.transform(part), ours_names, reference.transform(part), reference_names
+        )
+    restored = pickle.loads(pickle.dumps(ours))
+    assert restored.transform([["the"]]).nnz == 0
+
+
+@pytest.mark.parametrize("share", [0.0, 1.5])
+def test_char_ngrams_reject_bad_share(documents, share):
+    with pytest.raises(ConfigError, match=r"`max_token_df` must be a share in \(0, 1\]"):
+        CharNgrams(max_token_df=share).fit(documents[:10])
+
+
 def test_char_cache_reset_keeps_results(documents, monkeypatch):
     model = CharNgrams(ngram_range=(2, 4)).fit(documents[:300])
     expected = model.transform(documents[300:]).toarray()
