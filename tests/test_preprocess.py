@@ -573,7 +573,7 @@ OPTIONS = st.builds(
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EDGE_TEXT, max_size=10), OPTIONS)
-def test_clean_chunk_batch_equals_clean_per_tweet(texts, options):
+def test_batch_chunk_matches_clean(texts, options):
     # clean_chunk cleans the chunk as one string; each tweet must come out as clean alone.
     assert clean_chunk(texts, options) == [clean(text, options) for text in texts]
 
