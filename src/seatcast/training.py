@@ -19,7 +19,7 @@ from typing import Any
 
 from seatcast.config import TrainConfig
 from seatcast.dataset import file_sha256, load_training_set
-from seatcast.errors import DataError, SeatcastError
+from seatcast.errors import DataError, UsageError
 from seatcast.io import RowLedger
 from seatcast.model import MODEL_SUFFIX, build_pipeline, cross_validate, save_model
 from seatcast.report import plot_folds, write_json, write_rejected
@@ -79,9 +79,9 @@ def train(
     ledger = RowLedger()
     try:
         data = load_training_set(config, root, progress=step, ledger=ledger)
-    except SeatcastError:
-        # Written when loading fails too (too many rejected rows, say), so that the user can
-        # see which rows were unusable.
+    except UsageError:
+        # Written when the input makes loading fail too (too many rejected rows, say), so
+        # that the user can see which rows were unusable.
         if ledger.rows_read:
             path = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
             logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)

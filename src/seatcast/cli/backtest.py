@@ -14,7 +14,7 @@ from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.predict import format_cleaning
 from seatcast.cli.train import run_overrides
 from seatcast.config import load_election_config
-from seatcast.errors import SeatcastError
+from seatcast.errors import UsageError
 from seatcast.io import RowLedger
 from seatcast.report import format_row_summary, format_table, write_rejected
 
@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> None:
             seed=args.seed,
             ledger=ledger,
         )
-    except SeatcastError:
-        # Written when the run fails too (too many rejected rows, say), so that the user can
-        # see which rows were unusable. An interrupted run writes nothing.
+    except UsageError:
+        # Written when the input makes the run fail too (too many rejected rows, say), so
+        # that the user can see which rows were unusable. A run that is interrupted or whose
+        # worker dies writes nothing.
         if ledger.rows_read:
             path = write_rejected(report_dir / "rejected.csv", ledger.rejected_rows)
             logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, path)

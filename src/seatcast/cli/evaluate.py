@@ -26,7 +26,7 @@ from seatcast.config import (
     find_project_root,
     load_train_config,
 )
-from seatcast.errors import ConfigError, SeatcastError
+from seatcast.errors import ConfigError, UsageError
 from seatcast.evaluation import (
     compare_with_baselines,
     evaluate_model,
@@ -195,9 +195,9 @@ def _run_single(args: argparse.Namespace) -> None:
             progress=progress("tokenizing", None),
             ledger=ledger,
         )
-    except SeatcastError:
-        # Written when the evaluation fails too, so that the user can see which rows were
-        # unusable.
+    except UsageError:
+        # Written when the input makes the evaluation fail too, so that the user can see
+        # which rows were unusable.
         if ledger.rows_read:
             path = _write_rejected(args.output, ledger)
             if path is not None:
