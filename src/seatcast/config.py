@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seatcast.errors import ConfigError
+from seatcast.parallel import MAX_JOBS
 
 __all__ = [
     "ElectionConfig",
@@ -66,6 +67,13 @@ DEFAULT_LABEL_MAP: dict[str, str] = {
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+# A run's name becomes file names (models/NAME.skops, reports/NAME/), so it has no path
+# separator or control character and does not start with a dot.
+RunName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$")
+]
+# numpy and scikit-learn accept seeds from 0 to 2**32 - 1.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class _Section(BaseModel):
@@ -104,6 +112,9 @@ class SourceSpec(_Section):
                 )
         if self.format == "fields" and not self.columns:
             raise ValueError("columns must list the field names when format is 'fields'")
+        if self.columns and len(set(self.columns)) < len(self.columns):
+            repeated = sorted({name for name in self.columns if self.columns.count(name) > 1})
+            raise ValueError(f"columns must not repeat a name; repeated: {', '.join(repeated)}")
         if self.party is not None and self.party_column is not None:
             raise ValueError("party and party_column must not both be set; keep one of them")
         return self
@@ -164,7 +175,7 @@ class CrossValidationSettings(_Section):
 class RunSettings(_Section):
     """How the parallel stages run."""
 
-    jobs: PositiveInt = 2
+    jobs: Annotated[int, Field(ge=1, le=MAX_JOBS)] = 2
     chunk_size: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
     backend: Literal["processes", "dask"] = "processes"
     scheduler: str | None = None
@@ -189,9 +200,9 @@ class TrainData(_Section):
 class TrainConfig(_Section):
     """A training run: data, preprocessing, features, model and cross-validation."""
 
-    name: str | None = None
+    name: RunName | None = None
     mode: Literal["binary", "3class"] = "binary"
-    seed: int = 42
+    seed: Seed = 42
     data: TrainData
     preprocess: PreprocessSettings = PreprocessSettings()
     features: FeatureSettings = FeatureSettings()
@@ -290,7 +301,7 @@ class SubeventSettings(_Section):
 class ElectionConfig(_Section):
     """An election forecast: corpus, parties, attribution, scores, seats and results."""
 
-    name: str | None = None
+    name: RunName | None = None
     model: str = "models/train.skops"
     corpus: Annotated[list[SourceSpec], Field(min_length=1)]
     parties: Annotated[list[PartySpec], Field(min_length=1)]
@@ -380,6 +391,11 @@ def _format_errors(path: Path, error: ValidationError, model: type[BaseModel]) -
                 message += f"; valid keys here: {', '.join(candidates)}"
         elif item["type"] == "missing":
             message = f"`{key}` is required but missing"
+        elif item["type"] == "string_pattern_mismatch" and location[-1] == "name":
+            message = (
+                f"`{key}` must be a file name without / or \\, control characters or a "
+                f"leading dot; got {item.get('input')!r}"
+            )
         else:
             got = item.get("input")
             reason = str(item["msg"]).removeprefix("Value error, ")
