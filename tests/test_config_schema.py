@@ -56,7 +56,12 @@ def describe(location: tuple[Any, ...]) -> str:
     """Write a location the way error messages do: ``data.train[0].format``."""
     text = ""
     for part in location:
-        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
     return text
 
 

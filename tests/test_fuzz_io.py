@@ -6,8 +6,8 @@ breaks and NUL bytes, invalid UTF-8, truncation and over-long lines. Whatever th
 reader either raises a :class:`~seatcast.errors.UsageError` or yields rows such that every row
 read is used or rejected exactly once, on a line that exists in the file.
 
-Line limits use the smallest allowed ``limits.max_line_bytes`` (1,024 bytes), so that
-over-long lines cost kilobytes per case; explicit examples cover 1 MiB lines at the default.
+Line limits use the smallest allowed ``limits.max_line_bytes`` (1,024 bytes), so that an
+over-long line costs kilobytes per case. Separate tests cover 1 MiB lines at the default limit.
 """
 
 from __future__ import annotations

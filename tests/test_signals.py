@@ -3,8 +3,8 @@
 Each test starts ``python -m seatcast train``, ``predict`` or ``preprocess`` on enough real
 tweets to keep the worker pool busy for many seconds, waits until the worker processes exist,
 and then signals. The run must stop promptly with exit code 130 (interrupted) or 1 (a worker
-died), print one error line and no traceback, leave no worker process behind, and leave no new
-file in models/, reports/ or the output folder, temporary ``.*.tmp`` files included.
+died), and print one error line and no traceback. It must leave no worker process behind and no
+new file in models/, reports/ or the output folder, temporary ``.*.tmp`` files included.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def start(root: Path, command: str) -> subprocess.Popen:
 
 
 def wait_for_workers(run: subprocess.Popen, marker: str | None = None) -> list[psutil.Process]:
-    """Wait until the run has worker processes (whose command line holds ``marker``, when
+    """Wait until the run has worker processes (whose command line contains ``marker``, when
     given) and return every child process it has then."""
     parent = psutil.Process(run.pid)
     deadline = time.monotonic() + START_TIMEOUT

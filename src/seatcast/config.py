@@ -72,6 +72,8 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 RunName = Annotated[
     str, Field(min_length=1, max_length=100, pattern=r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$")
 ]
+# Tweets per chunk at most: a larger chunk only takes more memory in each worker.
+MAX_CHUNK_SIZE = 1_000_000
 # numpy and scikit-learn accept seeds from 0 to 2**32 - 1.
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
@@ -176,7 +178,7 @@ class RunSettings(_Section):
     """How the parallel stages run."""
 
     jobs: Annotated[int, Field(ge=1, le=MAX_JOBS)] = 2
-    chunk_size: Annotated[int, Field(ge=1, le=1_000_000)] = 2000
+    chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK_SIZE)] = 2000
     backend: Literal["processes", "dask"] = "processes"
     scheduler: str | None = None
 

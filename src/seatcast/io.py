@@ -10,7 +10,7 @@ Formats (``.gz`` of each is read directly):
 * ``fields``: tab-separated without quoting or header; ``columns`` names the fields.
 
 A UTF-8 byte order mark is skipped. Bytes that are not valid in the file's encoding do not
-stop the read: the row that holds them is rejected with its line number. Blank lines, and
+stop the read: the row that contains them is rejected with its line number. Blank lines, and
 records whose fields are all blank, are not rows. Every row that is read ends up in the
 :class:`RowLedger` as used, excluded (a planned drop, such as a duplicate) or rejected
 (unusable input, such as an empty text), so that
@@ -80,7 +80,7 @@ JSONL_COLUMN_CHECK_ROWS = 100
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _UNICODE_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # A SemEval record starts with a numeric id and a tab; any other line without two tabs is
-# the continuation of a text that holds a line break.
+# the continuation of a text that contains a line break.
 _SEMEVAL_START_RE = re.compile(r"^\d+\t")
 # UTF-8 text that was decoded as latin-1 or cp1252 and saved again: "é" becomes "Ã©" and
 # "’" becomes "â€™".
@@ -175,7 +175,8 @@ class RowLedger:
                 f"{what}: {self.rows_rejected} of {self.rows_read} rows ({share:.1%}) were "
                 f"rejected, above limits.max_rejected_share = {max_share:.1%} "
                 f"({reasons}).{first}{hint} Fix the input (see rejected.csv for each row) or "
-                "raise the limit."
+                "raise the limit (limits.max_rejected_share in a config, --max-rejected-share "
+                "for preprocess and evaluate)."
             )
 
     def summary(self) -> dict[str, Any]:
@@ -257,7 +258,9 @@ class _SizeLimitedReader(io.RawIOBase):
         if self._count > self._limit:
             raise DataError(
                 f"input file {self._path} expands to more than limits.max_file_bytes = "
-                f"{self._limit:,} bytes when decompressed. Split the file or raise the limit."
+                f"{self._limit:,} bytes when decompressed. Split the file or raise the limit "
+                "(limits.max_file_bytes in a config, --max-file-bytes for preprocess and "
+                "evaluate)."
             )
         buffer[: len(data)] = data
         return len(data)
@@ -280,7 +283,8 @@ def _open_binary(path: Path, limits: LimitSettings) -> IO[bytes]:
     if size > limits.max_file_bytes:
         raise DataError(
             f"input file {path} is {size:,} bytes, above limits.max_file_bytes = "
-            f"{limits.max_file_bytes:,}. Split the file or raise the limit."
+            f"{limits.max_file_bytes:,}. Split the file or raise the limit "
+            "(limits.max_file_bytes in a config, --max-file-bytes for preprocess and evaluate)."
         )
     if size == 0:
         raise DataError(f"input file {path} is empty; give a file with a header and rows.")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from seatcast.errors import ConfigError
 from seatcast.io import RejectedRow
 
 __all__ = [
@@ -44,8 +45,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     On any exception, Ctrl-C included, the temporary file is removed and ``path`` is left as
     it was.
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` is an existing folder.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"output path {path} is a folder; give a file path instead.")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 
-__all__ = ["add_run_options", "positive_int"]
+from seatcast.config import MAX_CHUNK_SIZE, LimitSettings
+from seatcast.parallel import MAX_JOBS
+
+__all__ = [
+    "add_limit_options",
+    "add_run_options",
+    "chunk_size",
+    "job_count",
+    "limit_settings",
+    "positive_int",
+    "share",
+]
 
 
 def positive_int(value: str) -> int:
@@ -18,6 +30,78 @@ def positive_int(value: str) -> int:
     return number
 
 
+def job_count(value: str) -> int:
+    """Parse ``--jobs``: a whole number from 1 to :data:`seatcast.parallel.MAX_JOBS`."""
+    number = positive_int(value)
+    if number > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS}; got {number}")
+    return number
+
+
+def chunk_size(value: str) -> int:
+    """Parse ``--chunk-size``: a whole number from 1 to :data:`seatcast.config.MAX_CHUNK_SIZE`."""
+    number = positive_int(value)
+    if number > MAX_CHUNK_SIZE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CHUNK_SIZE:,}; got {number}")
+    return number
+
+
+def share(value: str) -> float:
+    """Parse a share: a number from 0 to 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1; got {value!r}") from None
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1; got {value!r}")
+    return number
+
+
+def _byte_count(minimum: int):
+    def parse(value: str) -> int:
+        number = positive_int(value)
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:,}; got {number:,}")
+        return number
+
+    return parse
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-rejected-share``, ``--max-line-bytes`` and ``--max-file-bytes``, the
+    ``limits`` section of a config for commands that take no config."""
+    defaults = LimitSettings()
+    group = parser.add_argument_group("input limits")
+    group.add_argument(
+        "--max-rejected-share",
+        type=share,
+        default=defaults.max_rejected_share,
+        help="fail when more than this share of rows is unusable (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-line-bytes",
+        type=_byte_count(1024),
+        default=defaults.max_line_bytes,
+        help="reject lines longer than this many bytes (default: %(default)s, 1 MiB)",
+    )
+    group.add_argument(
+        "--max-file-bytes",
+        type=positive_int,
+        default=defaults.max_file_bytes,
+        help="reject input files larger than this many bytes, decompressed size included "
+        "(default: %(default)s, 10 GiB)",
+    )
+
+
+def limit_settings(args: argparse.Namespace) -> LimitSettings:
+    """Build the limits given by :func:`add_limit_options`."""
+    return LimitSettings(
+        max_rejected_share=args.max_rejected_share,
+        max_line_bytes=args.max_line_bytes,
+        max_file_bytes=args.max_file_bytes,
+    )
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--jobs``, ``--chunk-size``, ``--backend`` and ``--scheduler``.
 
@@ -27,13 +111,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-j",
         "--jobs",
-        type=positive_int,
+        type=job_count,
         default=None,
         help="worker processes (1 runs in-process; default: the config's run.jobs)",
     )
     group.add_argument(
         "--chunk-size",
-        type=positive_int,
+        type=chunk_size,
         default=None,
         help="tweets sent to a worker at a time (default: the config's run.chunk_size)",
     )

@@ -16,7 +16,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from seatcast.cli._options import add_run_options
+from seatcast.cli._options import add_limit_options, add_run_options, limit_settings
 from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.train import run_overrides
 from seatcast.config import (
@@ -105,12 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="metrics JSON to write; a confusion-matrix PNG and rejected.csv go beside it",
     )
-    parser.add_argument(
-        "--max-rejected-share",
-        type=float,
-        default=LimitSettings().max_rejected_share,
-        help="fail when more than this share of rows is unusable (default: %(default)s)",
-    )
+    add_limit_options(parser)
     add_run_options(parser)
     parser.set_defaults(func=run)
 
@@ -148,7 +143,7 @@ def _settings(args: argparse.Namespace) -> tuple[SourceSpec, RunSettings, LimitS
             backend=args.backend or "processes",
             scheduler=args.scheduler,
         )
-        limits = LimitSettings(max_rejected_share=args.max_rejected_share)
+        limits = limit_settings(args)
     except ValueError as error:
         raise ConfigError(f"invalid option: {error}") from None
     return spec, run_settings, limits

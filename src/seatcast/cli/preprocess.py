@@ -6,12 +6,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from seatcast.cli._options import add_run_options
+from seatcast.cli._options import add_limit_options, add_run_options, limit_settings
 from seatcast.cli._progress import ProgressFactory
-from seatcast.config import LimitSettings, PreprocessSettings, RunSettings, SourceSpec
+from seatcast.config import PreprocessSettings, RunSettings, SourceSpec
 from seatcast.corpus import preprocess_file
 from seatcast.dataset import clean_options
-from seatcast.errors import ConfigError
+from seatcast.errors import ConfigError, UsageError
 from seatcast.io import RowLedger
 from seatcast.report import format_row_summary, write_rejected
 
@@ -52,12 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="drop the emoticons that label emoticon-labelled sets such as :) and :(",
     )
-    parser.add_argument(
-        "--max-rejected-share",
-        type=float,
-        default=0.05,
-        help="fail when more than this share of rows is unusable (default: 0.05)",
-    )
+    add_limit_options(parser)
     add_run_options(parser)
     parser.set_defaults(func=run)
 
@@ -77,7 +72,7 @@ def run(args: argparse.Namespace) -> None:
             backend=args.backend or "processes",
             scheduler=args.scheduler,
         )
-        limits = LimitSettings(max_rejected_share=args.max_rejected_share)
+        limits = limit_settings(args)
     except ValueError as error:
         raise ConfigError(f"invalid option: {error}") from None
     options = clean_options(PreprocessSettings(strip_label_emoticons=args.strip_label_emoticons))
@@ -97,11 +92,18 @@ def run(args: argparse.Namespace) -> None:
             progress=progress("tokenizing", None),
             ledger=ledger,
         )
-    finally:
-        progress.close()
-        # Written even when the run fails, so that the user can see which rows were unusable.
+    except UsageError:
+        # Written when the input makes the run fail too (too many rejected rows, say), so
+        # that the user can see which rows were unusable. A run that is interrupted or whose
+        # worker dies writes nothing.
         if ledger.rows_rejected:
             write_rejected(rejected_path, ledger.rejected_rows)
+            logger.warning("Wrote the %d rejected rows to %s", ledger.rows_rejected, rejected_path)
+        raise
+    finally:
+        progress.close()
+    if ledger.rows_rejected:
+        write_rejected(rejected_path, ledger.rejected_rows)
     print(format_row_summary(ledger.summary()))
     print(f"output:   {args.output}")
     if ledger.rows_rejected:
