@@ -391,7 +391,12 @@ CROSS_FIELD = [
     (
         "train",
         {"data": {"train": [{"path": "a"}]}, "name": "../elsewhere"},
-        r"`name` must be a file name without / or \\, control characters or a leading dot; got '\.\./elsewhere'",
+        r"`name` must be a file name without / or \\ or control characters, not \. or \.\.; got '\.\./elsewhere'",
+    ),
+    (
+        "train",
+        {"data": {"train": [{"path": "a"}]}, "name": ".."},
+        r"`name` must be a file name .*; got '\.\.'",
     ),
     (
         "train",

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from seatcast.errors import ConfigError
 from seatcast.parallel import MAX_JOBS
@@ -67,11 +74,17 @@ DEFAULT_LABEL_MAP: dict[str, str] = {
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-# A run's name becomes file names (models/NAME.skops, reports/NAME/), so it has no path
-# separator or control character and does not start with a dot.
-RunName = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$")
-]
+
+
+def _check_run_name(value: str) -> str:
+    # A run's name becomes file and folder names (models/NAME.skops, reports/NAME/), so it
+    # must not lead out of those folders.
+    if value in (".", "..") or any(char in "/\\" or ord(char) < 32 for char in value):
+        raise ValueError("must be a file name without / or \\ or control characters, not . or ..")
+    return value
+
+
+RunName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_check_run_name)]
 # Tweets per chunk at most: a larger chunk only takes more memory in each worker.
 MAX_CHUNK_SIZE = 1_000_000
 # numpy and scikit-learn accept seeds from 0 to 2**32 - 1.
@@ -393,11 +406,6 @@ def _format_errors(path: Path, error: ValidationError, model: type[BaseModel]) -
                 message += f"; valid keys here: {', '.join(candidates)}"
         elif item["type"] == "missing":
             message = f"`{key}` is required but missing"
-        elif item["type"] == "string_pattern_mismatch" and location[-1] == "name":
-            message = (
-                f"`{key}` must be a file name without / or \\, control characters or a "
-                f"leading dot; got {item.get('input')!r}"
-            )
         else:
             got = item.get("input")
             reason = str(item["msg"]).removeprefix("Value error, ")
