@@ -142,3 +142,15 @@ def test_no_command_prints_help():
     result = run_cli()
     assert result.returncode == 2
     assert "COMMAND" in result.stderr
+
+
+def test_predict_without_dates_skips_subevents(trained, tmp_path, capsys):
+    text = (trained / "configs" / "elections" / "tiny2019.yaml").read_text()
+    text = text.replace(" date_column: dates,", "")
+    config = trained / "configs" / "elections" / "nodates.yaml"
+    config.write_text(text)
+    code = main(["predict", "--config", str(config), "--reports-dir", str(tmp_path)])
+    assert code == 0
+    assert (tmp_path / "nodates" / "seats.csv").exists()
+    assert not (tmp_path / "nodates" / "subevents.csv").exists()
+    assert "Skipped sub-events" in capsys.readouterr().err

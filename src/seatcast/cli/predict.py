@@ -109,7 +109,14 @@ def run(args: argparse.Namespace) -> None:
         progress.close()
     paths = write_forecast(result, report_dir)
     if config.subevents.enabled:
-        paths.update(run_subevents(config, root, report_dir))
+        if any(source.date_column for source in config.corpus):
+            paths.update(run_subevents(config, root, report_dir))
+        else:
+            # Sub-events are on by default; a corpus without dates still gets its forecast.
+            logger.warning(
+                "Skipped sub-events: no corpus source sets `date_column`. Set it to find "
+                "topics per time window, or set `subevents.enabled: false` to hide this warning."
+            )
     print(
         f"{result.name}: {result.score} score, {result.rule} rule, {result.total_seats} seats"
         + (f" (k = {result.k:g})" if result.rule == "power" else "")
