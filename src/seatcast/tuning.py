@@ -8,10 +8,9 @@ character n-gram ranges), the SVM's ``C`` and its class weights:
 * every candidate is scored by stratified k-fold cross-validation on the training data
   (``inner_folds``, 3 by default); the vectorizers are fit inside each fold, once per feature
   setting and fold, and every ``C`` and class weight reuses those vectors;
-* the choice follows the one-standard-error rule (Hastie, Tibshirani and Friedman, *The
-  Elements of Statistical Learning*, 2nd ed., section 7.10): the first grid entry, in order of
-  cheaper features and then smaller ``C``, whose mean score is within one standard error of
-  the best mean. Differences smaller than that are noise, and cheaper features classify
+* the choice follows the one-standard-error rule, a common model-selection heuristic: the
+  first grid entry, in order of cheaper features and then smaller ``C``, whose mean score is
+  within one standard error of the best mean. Differences smaller than that are noise, and cheaper features classify
   faster. ``rule="best"`` takes the best mean instead;
 * with ``outer_folds`` set, the whole search is repeated inside each outer fold and scored on
   the outer test part (nested cross-validation), which estimates how well the tuned model
