@@ -10,8 +10,8 @@ character n-gram ranges), the SVM's ``C`` and its class weights:
   setting and fold, and every ``C`` and class weight reuses those vectors;
 * the choice follows the one-standard-error rule, a common model-selection heuristic: the
   first grid entry, in order of cheaper features and then smaller ``C``, whose mean score is
-  within one standard error of the best mean. Differences smaller than that are noise, and cheaper features classify
-  faster. ``rule="best"`` takes the best mean instead;
+  within one standard error of the best mean. Differences smaller than that are noise, and
+  cheaper features classify faster. ``rule="best"`` takes the best mean instead;
 * with ``outer_folds`` set, the whole search is repeated inside each outer fold and scored on
   the outer test part (nested cross-validation), which estimates how well the tuned model
   generalises without the optimism of picking the best of many candidates.
