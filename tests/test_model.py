@@ -233,3 +233,59 @@ def test_cli_refuses_untrusted_model_with_exit_2(tmp_path, capsys):
     assert code == 2
     assert "does not trust" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_offset_svm_shifts_decisions(tiny_project):
+    from seatcast.config import FeatureSettings
+    from seatcast.features import build_features
+    from seatcast.model import OffsetLinearSVC
+
+    lines = (tiny_project / "data" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    documents = [clean(line.split("\t", 2)[2]) for line in lines]
+    labels = [line.split("\t", 2)[1] for line in lines]
+    x = build_features(FeatureSettings()).fit_transform(documents)
+    plain = LinearSVC(C=0.5, random_state=1).fit(x, labels)
+    shifted = OffsetLinearSVC(C=0.5, random_state=1, class_offsets={"negative": 0.4}).fit(x, labels)
+    np.testing.assert_allclose(
+        shifted.decision_function(x), plain.decision_function(x) + np.array([0.4, 0, 0])
+    )
+    decisions = shifted.decision_function(x)
+    assert list(shifted.predict(x)) == list(shifted.classes_[decisions.argmax(axis=1)])
+    binary = [label for label in labels if label != "neutral"]
+    rows = [i for i, label in enumerate(labels) if label != "neutral"]
+    plain = LinearSVC(C=0.5, random_state=1).fit(x[rows], binary)
+    shifted = OffsetLinearSVC(C=0.5, random_state=1, class_offsets={"negative": 0.25}).fit(
+        x[rows], binary
+    )
+    np.testing.assert_allclose(
+        shifted.decision_function(x[rows]), plain.decision_function(x[rows]) - 0.25
+    )
+
+
+def test_offset_model_loads_with_trusted_types(tiny_project, tmp_path):
+    from pydantic import Field
+
+    from seatcast.config import FeatureSettings, ModelSettings
+    from seatcast.model import build_pipeline
+
+    class OffsetSettings(ModelSettings):
+        """Stand-in for a config schema that has `class_offsets`."""
+
+        class_offsets: dict[str, float] = Field(default_factory=dict)
+
+    settings = OffsetSettings(C=0.5, class_offsets={"negative": 0.3})
+    pipeline = build_pipeline(FeatureSettings(char_ngram_range=[3, 5]), settings, seed=1)
+    assert type(pipeline.named_steps["svm"]).__name__ == "OffsetLinearSVC"
+    lines = (tiny_project / "data" / "train.tsv").read_text(encoding="utf-8").splitlines()
+    pipeline.fit(
+        [clean(line.split("\t", 2)[2]) for line in lines],
+        [line.split("\t", 2)[1] for line in lines],
+    )
+    path = tmp_path / "offsets.skops"
+    save_model(pipeline, path, {"labels": MODES["3class"], "preprocess": {}, "calibrated": False})
+    model = load_model(path)
+    assert model.pipeline.named_steps["svm"].class_offsets == {"negative": 0.3}
+    assert (
+        build_pipeline(FeatureSettings(), ModelSettings(), seed=1).named_steps["svm"].__class__
+        is LinearSVC
+    )

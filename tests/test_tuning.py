@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from seatcast.cli import main
 from seatcast.config import load_train_config
 from seatcast.dataset import load_training_set
 from seatcast.errors import ConfigError, DataError
-from seatcast.tuning import TuningGrid, format_value, mark_choice, search, set_config_values, tune
+from seatcast.tuning import (
+    TuningGrid,
+    fit_class_offsets,
+    format_value,
+    mark_choice,
+    search,
+    set_config_values,
+    tune,
+)
 
 CONFIG_TEXT = """\
 # Binary model for the tests.
@@ -72,6 +81,7 @@ def project(tiny_project, tmp_path) -> Path:
         ("a b", '"a b"'),
         ([1, 2], "[1, 2]"),
         ((3, 5), "[3, 5]"),
+        ({"negative": 0.3, "positive": 0.0}, "{negative: 0.3, positive: 0.0}"),
     ],
 )
 def test_format_value_table(value, text):
@@ -346,3 +356,60 @@ def test_cli_tune_rejects_bad_options(project, capsys, option, value, message):
         main(["tune", "--config", str(project / "configs" / "tune.yaml"), option, value])
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_fit_class_offsets_moves_boundary():
+    # Negative tweets score slightly below the neutral column, so no offset misses them all.
+    decisions = np.array(
+        [[0.03, 0.2, -1.0]] * 10 + [[-1.0, 0.5, -1.0]] * 30 + [[-1.0, -1.0, 1.0]] * 20
+    )
+    labels = ["negative"] * 10 + ["neutral"] * 30 + ["positive"] * 20
+    offsets, before, after = fit_class_offsets(
+        decisions, labels, ["negative", "neutral", "positive"], "macro_recall"
+    )
+    assert before == pytest.approx(2 / 3)
+    assert after == pytest.approx(1.0)
+    assert offsets["neutral"] == 0.0
+    # 0.2 is the smallest grid step that lifts 0.03 above the neutral 0.2.
+    assert offsets["negative"] == pytest.approx(0.2)
+    assert offsets["positive"] == 0.0
+
+
+def test_fit_class_offsets_keeps_zero_when_useless():
+    decisions = np.array([-1.0, -2.0, 1.0, 2.0])
+    offsets, before, after = fit_class_offsets(
+        decisions,
+        ["negative", "negative", "positive", "positive"],
+        ["negative", "positive"],
+        "accuracy",
+    )
+    assert offsets == {"negative": 0.0, "positive": 0.0}
+    assert before == after == 1.0
+
+
+def test_fit_class_offsets_binary_threshold():
+    decisions = np.array([-0.2, -0.1, -0.15, 0.5, 1.0])
+    labels = ["negative", "positive", "positive", "positive", "positive"]
+    offsets, before, after = fit_class_offsets(
+        decisions, labels, ["negative", "positive"], "accuracy"
+    )
+    assert before == pytest.approx(0.6)
+    assert after == pytest.approx(1.0)
+    # 0.2 lifts -0.15 above 0 but leaves -0.2 at 0, which still counts as negative.
+    assert offsets["positive"] == pytest.approx(0.2)
+    assert offsets["negative"] == 0.0
+
+
+def test_tune_reports_offsets_without_schema_key(project):
+    path = project / "configs" / "tune.yaml"
+    config = load_train_config(path)
+    grid = TuningGrid(
+        C=(0.5,), class_weight=("balanced",), word_ngram_range=((1, 2),), char_ngram_range=(None,)
+    )
+    result = tune(config, path, project, reports_dir=project / "reports", grid=grid)
+    report = json.loads(result.report_path.read_text())
+    offsets = report["class_offsets"]
+    assert set(offsets["values"]) == {"negative", "positive"}
+    assert offsets["score_with"] >= offsets["score_without"]
+    assert offsets["written"] is False
+    assert "class_offsets" not in path.read_text()

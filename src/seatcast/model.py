@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import sklearn
@@ -39,6 +39,7 @@ from seatcast.preprocess import CleanOptions, clean_chunk
 __all__ = [
     "MODEL_SUFFIX",
     "LoadedModel",
+    "OffsetLinearSVC",
     "build_pipeline",
     "cross_validate",
     "fold_metrics",
@@ -62,6 +63,7 @@ TRUSTED_TYPES = (
     "seatcast.features.CharNgrams",
     "seatcast.features.TweetFeatures",
     "seatcast.features.WordNgrams",
+    "seatcast.model.OffsetLinearSVC",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -71,6 +73,74 @@ TRUSTED_TYPES = (
 )
 
 
+class OffsetLinearSVC(LinearSVC):
+    """A :class:`~sklearn.svm.LinearSVC` whose decision values get a fixed offset per class.
+
+    After fitting, ``class_offsets[label]`` is added to that class's intercept (for two
+    classes, the second class's offset minus the first's is added to the one intercept). A
+    positive offset makes the SVM predict that class more often, which trades its precision
+    for recall; ``seatcast tune`` picks the offsets that maximise the selection metric on
+    out-of-fold decision values of the training data.
+
+    Parameters
+    ----------
+    class_offsets : dict of str to float, default=None
+        Offset per class label; labels not listed get 0.
+    **kwargs
+        Passed to :class:`~sklearn.svm.LinearSVC`.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **LinearSVC._parameter_constraints,
+        "class_offsets": [dict, None],
+    }
+
+    def __init__(
+        self,
+        penalty="l2",
+        loss="squared_hinge",
+        *,
+        dual="auto",
+        tol=1e-4,
+        C=1.0,  # noqa: N803 - scikit-learn's parameter name
+        multi_class="ovr",
+        fit_intercept=True,
+        intercept_scaling=1,
+        class_weight=None,
+        verbose=0,
+        random_state=None,
+        max_iter=1000,
+        class_offsets=None,
+    ):
+        super().__init__(
+            penalty=penalty,
+            loss=loss,
+            dual=dual,
+            tol=tol,
+            C=C,
+            multi_class=multi_class,
+            fit_intercept=fit_intercept,
+            intercept_scaling=intercept_scaling,
+            class_weight=class_weight,
+            verbose=verbose,
+            random_state=random_state,
+            max_iter=max_iter,
+        )
+        self.class_offsets = class_offsets
+
+    def fit(self, X, y, sample_weight=None):  # noqa: N803 - scikit-learn's signature
+        """Fit the SVM, then add the class offsets to its intercepts."""
+        super().fit(X, y, sample_weight=sample_weight)
+        offsets = np.array(
+            [float((self.class_offsets or {}).get(str(label), 0.0)) for label in self.classes_]
+        )
+        if len(self.classes_) == 2:
+            self.intercept_ = self.intercept_ + (offsets[1] - offsets[0])
+        else:
+            self.intercept_ = self.intercept_ + offsets
+        return self
+
+
 def build_pipeline(features: FeatureSettings, model: ModelSettings, seed: int) -> Pipeline:
     """Build the unfitted feature and classifier pipeline.
 
@@ -78,12 +148,25 @@ def build_pipeline(features: FeatureSettings, model: ModelSettings, seed: int) -
     :class:`~sklearn.calibration.CalibratedClassifierCV` with ``model.calibration_folds``
     internal folds, so that ``predict_proba`` gives class probabilities.
     """
-    svm = LinearSVC(
-        C=model.C,
-        class_weight=model.class_weight,
-        max_iter=model.max_iter,
-        random_state=seed,
-    )
+    # NOTE: `class_offsets` is read only if the config schema has the key; until it does,
+    # every model is a plain LinearSVC.
+    offsets = dict(getattr(model, "class_offsets", None) or {})
+    svm: Any
+    if offsets:
+        svm = OffsetLinearSVC(
+            C=model.C,
+            class_weight=model.class_weight,
+            max_iter=model.max_iter,
+            random_state=seed,
+            class_offsets=offsets,
+        )
+    else:
+        svm = LinearSVC(
+            C=model.C,
+            class_weight=model.class_weight,
+            max_iter=model.max_iter,
+            random_state=seed,
+        )
     classifier: Any = svm
     if model.calibrate:
         classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=model.calibration_folds)

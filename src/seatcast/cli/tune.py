@@ -124,6 +124,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: none,3-5,2-5)",
     )
     parser.add_argument(
+        "--no-offsets",
+        action="store_true",
+        help="do not fit per-class decision offsets for the chosen setting",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help="only write the report; leave the config as it is"
     )
     add_output_options(parser)
@@ -154,6 +159,7 @@ def run(args: argparse.Namespace) -> None:
             inner_folds=args.inner_folds,
             outer_folds=args.outer_folds,
             rule=args.rule,
+            offsets=not args.no_offsets,
             write_config=not args.no_write,
             progress=progress,
         )
@@ -181,6 +187,13 @@ def run(args: argparse.Namespace) -> None:
         )
     for key, value in result.chosen.items():
         print(f"chosen  {key} = {value}")
+    if result.class_offsets is not None:
+        offsets = result.class_offsets
+        state = "written" if offsets["written"] else "not written: the config has no such key"
+        print(
+            f"class offsets {offsets['values']} ({state}): out-of-fold {result.metric} "
+            f"{offsets['score_without']:.4f} -> {offsets['score_with']:.4f}"
+        )
     if result.config_path is not None:
         print(f"config:  {result.config_path} (updated)")
     print(f"report:  {result.report_path}")
