@@ -213,11 +213,20 @@ def _value_cases(schema: str, location: tuple[Any, ...], annotation: Any, constr
             "type",
             rf"`{key}` input should be a valid dictionary; got \['a', 'list'\]",
         )
-        yield case(
-            {"spelling": 5},
-            "item-type",
-            rf"`{key}\.spelling` input should be a valid string; got 5",
-        )
+        value_type = typing.get_args(annotation)[1]
+        if value_type is float:
+            # Label-keyed numbers, such as model.class_offsets.
+            yield case(
+                {"negative": "high"},
+                "item-type",
+                rf"`{key}\.negative` input should be a valid number; got 'high'",
+            )
+        else:
+            yield case(
+                {"spelling": 5},
+                "item-type",
+                rf"`{key}\.spelling` input should be a valid string; got 5",
+            )
         return
     raise AssertionError(f"no bad values known for {describe(location)}: {annotation!r}")
 

@@ -400,7 +400,7 @@ def test_fit_class_offsets_binary_threshold():
     assert offsets["negative"] == 0.0
 
 
-def test_tune_reports_offsets_without_schema_key(project):
+def test_tune_writes_offsets_into_config(project):
     path = project / "configs" / "tune.yaml"
     config = load_train_config(path)
     grid = TuningGrid(
@@ -411,5 +411,5 @@ def test_tune_reports_offsets_without_schema_key(project):
     offsets = report["class_offsets"]
     assert set(offsets["values"]) == {"negative", "positive"}
     assert offsets["score_with"] >= offsets["score_without"]
-    assert offsets["written"] is False
-    assert "class_offsets" not in path.read_text()
+    assert offsets["written"] is True
+    assert load_train_config(path).model.class_offsets == offsets["values"]

@@ -178,6 +178,10 @@ class ModelSettings(_Section):
     max_iter: PositiveInt = 5000
     calibrate: bool = False
     calibration_folds: Annotated[int, Field(ge=2, le=20)] = 5
+    # Added to each class's decision value after fitting; `seatcast tune` fits them.
+    class_offsets: dict[Literal["negative", "neutral", "positive"], float] = Field(
+        default_factory=dict
+    )
 
 
 class CrossValidationSettings(_Section):
@@ -409,12 +413,31 @@ def _format_errors(path: Path, error: ValidationError, model: type[BaseModel]) -
         else:
             got = item.get("input")
             reason = str(item["msg"]).removeprefix("Value error, ")
-            message = f"`{key}` {reason[0].lower()}{reason[1:]}; got {got!r}"
+            message = f"`{key}` {reason[0].lower()}{reason[1:]}"
+            # A check across a whole section already names the bad value; the section itself
+            # would only repeat the config.
+            if not isinstance(got, dict):
+                message += f"; got {got!r}"
         lines.append(message)
     shown = "; ".join(lines[:5])
     if len(lines) > 5:
         shown += f" (and {len(lines) - 5} more)"
     return f"invalid config {path}: {shown}. Fix the config and run again."
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice; keep one", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -427,7 +450,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             f"config {path} is not valid UTF-8 (byte {error.start}); save it as UTF-8."
         ) from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

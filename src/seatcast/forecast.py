@@ -27,6 +27,7 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import io
 import logging
 import re
 from collections import Counter, deque
@@ -493,8 +494,13 @@ def run_forecast(
     with target as temporary:
         writer = None
         out = None
+        handle = None
         if temporary is not None:
-            out = gzip.open(temporary, "wt", encoding="utf-8", newline="")  # noqa: SIM115 - closed in finally
+            # An empty name and a zero mtime in the gzip header keep the bytes the same from
+            # run to run and keep the temporary name out of the file.
+            handle = open(temporary, "wb")  # noqa: SIM115 - closed in finally
+            compressed = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0)
+            out = io.TextIOWrapper(compressed, encoding="utf-8", newline="")
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(PREDICTION_COLUMNS)
         try:
@@ -542,6 +548,8 @@ def run_forecast(
         finally:
             if out is not None:
                 out.close()
+            if handle is not None:
+                handle.close()
         ledger.check_balanced()
         ledger.check_rejected_share(config.limits.max_rejected_share, "election corpus")
     if stream.unknown_party_values:

@@ -148,8 +148,6 @@ def build_pipeline(features: FeatureSettings, model: ModelSettings, seed: int) -
     :class:`~sklearn.calibration.CalibratedClassifierCV` with ``model.calibration_folds``
     internal folds, so that ``predict_proba`` gives class probabilities.
     """
-    # NOTE: `class_offsets` is read only if the config schema has the key; until it does,
-    # every model is a plain LinearSVC.
     offsets = dict(getattr(model, "class_offsets", None) or {})
     svm: Any
     if offsets:
