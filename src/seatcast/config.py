@@ -192,7 +192,7 @@ class CrossValidationSettings(_Section):
 
 
 class RunSettings(_Section):
-    """How the parallel stages run."""
+    """Settings of the parallel stages: workers, chunk size and backend."""
 
     jobs: Annotated[int, Field(ge=1, le=MAX_JOBS)] = 2
     chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK_SIZE)] = 2000
@@ -249,14 +249,14 @@ class PartySpec(_Section):
 
 
 class AttributionSettings(_Section):
-    """How tweets are assigned to parties."""
+    """Rules that attribute tweets to parties."""
 
     by: Literal["source", "keywords", "both"] = "source"
     multi_party: Literal["each", "drop"] = "each"
 
 
 class CountCleaning(_Section):
-    """Which tweets are left out before counting."""
+    """Filters that leave tweets out before counting."""
 
     drop_retweets: bool = True
     duplicates: Literal["exact", "near", "keep"] = "near"

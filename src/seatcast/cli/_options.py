@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from seatcast.config import MAX_CHUNK_SIZE, LimitSettings
 from seatcast.parallel import MAX_JOBS
 
 __all__ = [
+    "add_election_options",
     "add_limit_options",
     "add_run_options",
     "chunk_size",
     "job_count",
     "limit_settings",
+    "non_negative_int",
     "positive_int",
     "share",
 ]
@@ -133,3 +136,23 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="dask scheduler address such as tcp://10.0.0.5:8786 (default: a local cluster)",
     )
+
+
+def non_negative_int(value: str) -> int:
+    """Parse a command-line integer that must be at least 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0; got {number}")
+    return number
+
+
+def add_election_options(parser: argparse.ArgumentParser, resamples_help: str) -> None:
+    """Add ``--config``, ``--model`` and ``--resamples``, shared by the election commands."""
+    parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
+    parser.add_argument(
+        "--model", default=None, help="model file to use instead of the config's `model`"
+    )
+    parser.add_argument("--resamples", type=non_negative_int, default=None, help=resamples_help)

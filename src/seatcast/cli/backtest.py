@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from seatcast.backtest import BASELINE_SCORE, run_backtest
 from seatcast.backtest_report import write_backtest
-from seatcast.cli._options import add_run_options
+from seatcast.cli._options import add_election_options, add_run_options
 from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.predict import format_cleaning
@@ -19,16 +18,6 @@ from seatcast.io import RowLedger
 from seatcast.report import format_row_summary, format_table, write_rejected
 
 logger = logging.getLogger("seatcast")
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0; got {number}")
-    return number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,15 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "backtest_states.csv, backtest_states_summary.csv and backtest_states.png."
         ),
     )
-    parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
-    parser.add_argument(
-        "--model", default=None, help="model file to use instead of the config's `model`"
-    )
-    parser.add_argument(
-        "--resamples",
-        type=_non_negative_int,
-        default=None,
-        help="bootstrap resamples for the intervals (0 turns them off; default: the config's)",
+    add_election_options(
+        parser,
+        resamples_help="bootstrap resamples for the intervals "
+        "(0 turns them off; default: the config's)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the bootstrap resampling (default: 0)"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from seatcast.cli._options import add_run_options
+from seatcast.cli._options import add_election_options, add_run_options
 from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
-from seatcast.cli.backtest import _non_negative_int
 from seatcast.cli.predict import format_cleaning
 from seatcast.cli.train import run_overrides
 from seatcast.config import load_election_config
@@ -28,15 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "confusion_matrix.json (for `bootstrap.confusion_matrix`) and predictions.csv.gz."
         ),
     )
-    parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
-    parser.add_argument(
-        "--model", default=None, help="model file to use instead of the config's `model`"
-    )
-    parser.add_argument(
-        "--resamples",
-        type=_non_negative_int,
-        default=None,
-        help="bootstrap resamples for the shift intervals (default: the config's)",
+    add_election_options(
+        parser, resamples_help="bootstrap resamples for the shift intervals (default: the config's)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     add_output_options(parser)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
-from seatcast.cli._options import add_run_options
+from seatcast.cli._options import add_election_options, add_run_options
 from seatcast.cli._paths import add_output_options, output_dirs
 from seatcast.cli._progress import ProgressFactory
 from seatcast.cli.train import run_overrides
@@ -39,15 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "`subevents.enabled`, subevents.csv, subevents.md and subevents.png."
         ),
     )
-    parser.add_argument("--config", type=Path, required=True, help="election config (YAML)")
-    parser.add_argument(
-        "--model", default=None, help="model file to use instead of the config's `model`"
-    )
-    parser.add_argument(
-        "--resamples",
-        type=int,
-        default=None,
-        help="bootstrap resamples for the intervals (0 turns them off; default: the config's)",
+    add_election_options(
+        parser,
+        resamples_help="bootstrap resamples for the intervals "
+        "(0 turns them off; default: the config's)",
     )
     add_output_options(parser)
     add_run_options(parser)
