@@ -91,6 +91,32 @@ def test_draws_do_not_depend_on_jobs():
     assert one.seats.shape == (120, 1, 3)
 
 
+class _NoCorrection:
+    """A correction that changes nothing, which sends every resample down the general path
+    (Counter, count table and pandas) instead of the NumPy one."""
+
+    def correct(self, sample, generator):
+        return sample
+
+
+def test_numpy_path_equals_general_path():
+    # Every score method, a party without polar tweets, a tweet attributed to two parties
+    # and few tweets, so that some resamples leave a party without tweets.
+    counts = combos() + Counter({(("JSP",), "neutral"): 3})
+    counts[(("JSP",), "positive")] = 2
+    counts[(("JSP",), "negative")] = 1
+    methods = [SeatMethod(score, "hamilton") for score in ("pss", "positive_ratio", "net")]
+    methods += [SeatMethod("mentions", "power", 3.0), SeatMethod("pss", "dhondt")]
+    settings = {"total": 175, "n_resamples": 200, "seed": 5}
+    fast = bootstrap_draws(counts, PARTIES, methods, **settings)
+    general = bootstrap_draws(counts, PARTIES, methods, **settings, correction=_NoCorrection())
+    np.testing.assert_allclose(fast.scores, general.scores, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(fast.seats, general.seats)
+    # Some resamples give JSP no polar tweet, so its positive_ratio is NaN there.
+    assert np.isnan(fast.scores[:, 1, 2]).any()
+    assert not np.isnan(fast.scores[:, 1, 2]).all()
+
+
 def test_draws_keep_total_seats_per_method():
     methods = [SeatMethod("pss", "hamilton"), SeatMethod("mentions", "power", 7.67)]
     draws = bootstrap_draws(combos(), PARTIES, methods, total=175, n_resamples=60, seed=0)

@@ -14,7 +14,7 @@ from seatcast.config import LimitSettings, RunSettings, SourceSpec
 from seatcast.corpus import clean_to_jsonl, preprocess_file
 from seatcast.errors import DataError, PipelineError
 from seatcast.io import RowLedger
-from seatcast.preprocess import CleanOptions, clean
+from seatcast.preprocess import CleanOptions, clean, clean_chunk_lines
 
 from .conftest import DATA
 
@@ -31,7 +31,9 @@ TWEETS = [
 
 def real_tweets(count: int) -> list[str]:
     """Return ``count`` real election tweets from the shipped BJP file."""
-    with gzip.open(DATA / "india2019" / "2019_bjp.csv.gz", "rt", encoding="utf-8-sig", newline="") as handle:
+    with gzip.open(
+        DATA / "india2019" / "2019_bjp.csv.gz", "rt", encoding="utf-8-sig", newline=""
+    ) as handle:
         reader = csv.DictReader(handle)
         return [next(reader)["tweets"] for _ in range(count)]
 
@@ -97,7 +99,7 @@ def test_clean_to_jsonl_compressed_is_one_gzip_member():
 
 
 def test_clean_to_jsonl_rejects_mismatched_batch():
-    with pytest.raises(ValueError, match="zip"):
+    with pytest.raises(ValueError, match="one line number per tweet"):
         clean_to_jsonl(([1], TWEETS[:2]), OPTIONS)
 
 
@@ -181,12 +183,14 @@ def test_worker_failure_names_line_and_leaves_no_output(tmp_path, monkeypatch):
     def explode(texts, options):
         if any("boom" in text for text in texts):
             raise RuntimeError("tokenizer crashed")
-        return [clean(text, options) for text in texts]
+        return clean_chunk_lines(texts, options)
 
-    monkeypatch.setattr("seatcast.corpus.clean_chunk", explode)
+    monkeypatch.setattr("seatcast.corpus.clean_chunk_lines", explode)
     # Rows start on lines 2 to 6; with two rows a chunk, "boom" is in the chunk from line 4.
     source = write_csv(tmp_path / "in.csv", ["a", "b", "c", "boom", "d"])
-    with pytest.raises(PipelineError, match=r"chunk at .*in\.csv line 4: RuntimeError: tokenizer crashed"):
+    with pytest.raises(
+        PipelineError, match=r"chunk at .*in\.csv line 4: RuntimeError: tokenizer crashed"
+    ):
         run(tmp_path, source, chunk_size=2)
     assert sorted(os.listdir(tmp_path)) == ["in.csv"]
 

@@ -13,7 +13,15 @@ import json
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from seatcast.preprocess import LABEL_EMOTICONS, CleanOptions, clean, clean_chunk
+from seatcast.corpus import clean_to_jsonl
+from seatcast.preprocess import (
+    LABEL_EMOTICONS,
+    CleanOptions,
+    clean,
+    clean_chunk,
+    clean_chunk_lines,
+    split_token_lines,
+)
 
 FUZZ = settings(
     max_examples=1000,
@@ -63,6 +71,11 @@ PIECES = [
     "",
     "'",
     '"',
+    "\\",
+    "\\n",
+    "\\u0000",
+    "%",
+    "%d",
 ]
 
 
@@ -136,3 +149,27 @@ def test_clean_chunk_matches_clean(texts, settings_):
     assert chunk == [clean(text, settings_) for text in texts]
     for tokens in chunk:
         check_tokens(tokens)
+
+
+@FUZZ
+@given(texts=st.lists(any_text, max_size=20), settings_=options)
+def test_clean_chunk_lines_splits_into_clean_chunk(texts, settings_):
+    lines = clean_chunk_lines(texts, settings_)
+    if not texts or any("\x00" in text for text in texts):
+        assert lines is None
+        return
+    assert lines is not None
+    assert split_token_lines(lines) == clean_chunk(texts, settings_)
+
+
+@FUZZ
+@given(texts=st.lists(readable_text, max_size=20), settings_=options)
+def test_jsonl_chunks_equal_json_dumps(texts, settings_):
+    line_numbers = list(range(2, 2 + 3 * len(texts), 3))
+    written, payload = clean_to_jsonl((line_numbers, texts), settings_)
+    expected = "".join(
+        json.dumps({"line": number, "tokens": clean(text, settings_)}, ensure_ascii=False) + "\n"
+        for number, text in zip(line_numbers, texts, strict=True)
+    )
+    assert written == len(texts)
+    assert payload == expected.encode("utf-8")

@@ -46,7 +46,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from seatcast.errors import ConfigError, DataError
-from seatcast.scores import allocation_weights, compute_scores
+from seatcast.scores import allocation_weights, compute_scores, score_values, weight_values
 from seatcast.seats import allocate_seats
 
 __all__ = [
@@ -300,12 +300,51 @@ def _score_weights(table, score: str):
             return None
 
 
+def _count_matrix(categories, parties) -> np.ndarray:
+    """Return the matrix that turns the counts of ``categories`` into the columns of
+    :func:`count_table`: shape (3, categories, parties) for n_tweets, n_positive and
+    n_negative."""
+    matrix = np.zeros((3, len(categories), len(parties)))
+    column = {party: j for j, party in enumerate(parties)}
+    for i, (matched, label) in enumerate(categories):
+        for party in matched:
+            matrix[0, i, column[party]] += 1
+            if label == "positive":
+                matrix[1, i, column[party]] += 1
+            elif label == "negative":
+                matrix[2, i, column[party]] += 1
+    return matrix
+
+
 def _bootstrap_block(categories, counts, parties, methods, total, correction, seed, size):
     generator = np.random.default_rng(seed)
     n_total = int(counts.sum())
     probabilities = counts / n_total
     scores_out = np.full((size, len(methods), len(parties)), np.nan)
     seats_out = np.full((size, len(methods), len(parties)), np.nan)
+    if correction is None:
+        # The common case, in NumPy alone: the same draws and results as the loop below.
+        matrix = _count_matrix(categories, parties)
+        for b in range(size):
+            draw = generator.multinomial(n_total, probabilities).astype(float)
+            n_tweets, n_positive, n_negative = draw @ matrix
+            found_by_score = {}
+            for m, method in enumerate(methods):
+                if method.score not in found_by_score:
+                    scores = score_values(n_tweets, n_positive, n_negative, method.score)
+                    found_by_score[method.score] = (scores, weight_values(scores, method.score))
+                scores, weights = found_by_score[method.score]
+                if weights is None:
+                    continue
+                seats = allocate_seats(
+                    dict(zip(parties, weights.tolist(), strict=True)),
+                    total,
+                    rule=method.rule,
+                    k=method.k,
+                )
+                scores_out[b, m] = scores
+                seats_out[b, m] = [seats[party] for party in parties]
+        return scores_out, seats_out
     for b in range(size):
         draw = generator.multinomial(n_total, probabilities)
         sample: Combos = Counter(
@@ -416,6 +455,10 @@ def bootstrap_draws(
     blocks = max(1, min(8, n_resamples // _MIN_BLOCK))
     sizes = [n_resamples // blocks + (1 if i < n_resamples % blocks else 0) for i in range(blocks)]
     seeds = np.random.SeedSequence(seed).spawn(blocks)
+    if correction is None:
+        # Without a correction a resample takes a fraction of a millisecond, far less than
+        # starting worker processes; the draws are the same either way.
+        jobs = 1
     results = Parallel(n_jobs=jobs)(
         delayed(_bootstrap_block)(categories, counts, parties, methods, total, correction, s, n)
         for s, n in zip(seeds, sizes, strict=True)

@@ -196,7 +196,7 @@ def _check_range(name: str, value: Sequence[int]) -> tuple[int, int]:
     return low, high
 
 
-def _document_lengths(documents: Sequence[Sequence[str]]) -> np.ndarray:
+def document_lengths(documents: Sequence[Sequence[str]]) -> np.ndarray:
     return np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
 
 
@@ -278,7 +278,7 @@ def _pair_frequencies(
     return document, total
 
 
-class _TokenIds(dict):
+class TokenIds(dict):
     """Token-to-id dictionary that calls ``missing(token)`` for an unknown token."""
 
     def __init__(self, missing: Callable[[str], int]):
@@ -289,7 +289,7 @@ class _TokenIds(dict):
         return self._missing(token)
 
 
-class _TokenCache:
+class TokenCache:
     """Per-token cache of column arrays for a whole chunk of tweets.
 
     ``analyze(token)`` returns the columns that one token contributes, with a column repeated
@@ -303,7 +303,7 @@ class _TokenCache:
         self._reset()
 
     def _reset(self) -> None:
-        self._ids = _TokenIds(self._add)
+        self._ids = TokenIds(self._add)
         self._starts: list[int] = []
         self._lengths: list[int] = []
         self._buffer = np.zeros(1024, dtype=np.int32)
@@ -343,13 +343,33 @@ class _TokenCache:
         """Return the (document, column) pairs of a chunk, one pair per occurrence."""
         if len(self._ids) >= self._max_tokens:
             self._reset()
-        lengths = _document_lengths(documents)
-        n_tokens = int(lengths.sum())
+        lengths = document_lengths(documents)
         ids = np.fromiter(
             map(self._ids.__getitem__, chain.from_iterable(documents)),
             dtype=np.int64,
-            count=n_tokens,
+            count=int(lengths.sum()),
         )
+        return self.expand(ids, lengths)
+
+    def add(self, token: str) -> int:
+        """Return the id of ``token``, analyzing and caching it first when it is new."""
+        return self._ids[token]
+
+    @property
+    def full(self) -> bool:
+        """Whether the cache has reached its size limit and should be reset."""
+        return len(self._ids) >= self._max_tokens
+
+    def reset(self) -> None:
+        """Forget every cached token."""
+        self._reset()
+
+    def expand(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the (document, column) pairs of cached token ids, one pair per occurrence.
+
+        ``ids`` lists the tokens of every document in order, and ``lengths`` says how many
+        belong to each document.
+        """
         if len(self._starts_array) != len(self._starts):
             self._starts_array = np.asarray(self._starts, dtype=np.int64)
             self._lengths_array = np.asarray(self._lengths, dtype=np.int64)
@@ -358,7 +378,7 @@ class _TokenCache:
         if total == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        token_rows = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+        token_rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         rows = np.repeat(token_rows, per_token)
         # Position k of the output reads buffer[start of its token + k - first k of its token].
         first = np.cumsum(per_token) - per_token
@@ -414,7 +434,7 @@ class WordNgrams(_CachedTransformer):
     vanishingly rare; :meth:`fit` rejects collisions among the training n-grams.
     """
 
-    _CACHE_ATTRIBUTES = ("_token_ids",)
+    _CACHE_ATTRIBUTES = ("_token_ids", "_ngram_index")
 
     def __init__(
         self,
@@ -444,10 +464,10 @@ class WordNgrams(_CachedTransformer):
         self._token_ids[token] = token_id
         return token_id
 
-    def _ids(self) -> _TokenIds:
+    def _ids(self) -> TokenIds:
         table = self.__dict__.get("_token_ids")
         if table is None or len(table) >= self.n_tokens_ + MAX_CACHED_TOKENS:
-            table = _TokenIds(self._unknown_id)
+            table = TokenIds(self._unknown_id)
             table.update(
                 (token, index)
                 for index, token in enumerate(_decode_strings(self.tokens_blob_, self.n_tokens_))
@@ -470,20 +490,42 @@ class WordNgrams(_CachedTransformer):
     def _marked_ids(self, documents: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Return each token's id times two, plus one when it is in a negation scope, and the
         document lengths."""
-        lengths = _document_lengths(documents)
+        lengths = document_lengths(documents)
         table = self._ids()
         ids = np.fromiter(
             map(table.__getitem__, chain.from_iterable(documents)),
             dtype=np.int64,
             count=int(lengths.sum()),
         )
+        return self._mark(ids, lengths), lengths
+
+    def _key_index(self):
+        """Return a hash index of ``ngram_keys_``, built on first use.
+
+        pandas looks keys up in a C hash table, several times faster than a binary search
+        over the sorted keys.
+        """
+        index = self.__dict__.get("_ngram_index")
+        if index is None:
+            import pandas as pd
+
+            index = pd.Index(self.ngram_keys_)
+            self._ngram_index = index
+        return index
+
+    def token_id(self, token: str) -> int:
+        """Return the id of one token: its training id, or the id of its unknown kind."""
+        return self._ids()[token]
+
+    def _mark(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Double the token ids of a chunk and add one to those in a negation scope."""
         marked = ids * 2
         if self.negation and len(ids):
             marked += (
                 _negation_scope(ids, lengths, self.opens_scope_, self.ends_scope_)
                 & (self.markable_[ids])
             )
-        return marked, lengths
+        return marked
 
     def _ngram_keys(
         self, marked: np.ndarray, lengths: np.ndarray, n: int, known: np.ndarray | None = None
@@ -586,13 +628,23 @@ class WordNgrams(_CachedTransformer):
     def transform(self, documents: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Return the TF-IDF rows of token lists."""
         check_is_fitted(self, "idf_")
-        low, high = _check_range("word_ngram_range", self.ngram_range)
         marked, lengths = self._marked_ids(documents)
+        return self.transform_marked(marked, lengths)
+
+    def transform_ids(self, ids: np.ndarray, lengths: np.ndarray) -> sp.csr_matrix:
+        """Return the TF-IDF rows of a chunk given as token ids (see :meth:`token_id`) and
+        the number of tokens in each document."""
+        return self.transform_marked(self._mark(ids, lengths), lengths)
+
+    def transform_marked(self, marked: np.ndarray, lengths: np.ndarray) -> sp.csr_matrix:
+        """Return the TF-IDF rows of a chunk given as marked ids and document lengths."""
+        low, high = _check_range("word_ngram_range", self.ngram_range)
+        n_documents = len(lengths)
         all_rows: list[np.ndarray] = []
         all_cols: list[np.ndarray] = []
         if low == 1:
             columns = self.unigram_columns_[marked]
-            rows = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+            rows = np.repeat(np.arange(n_documents, dtype=np.int64), lengths)
             found = columns >= 0
             all_rows.append(rows[found])
             all_cols.append(columns[found])
@@ -601,14 +653,13 @@ class WordNgrams(_CachedTransformer):
             known = marked < 2 * self.n_tokens_
             for n in range(max(low, 2), high + 1):
                 keys, rows = self._ngram_keys(marked, lengths, n, known)
-                position = np.searchsorted(self.ngram_keys_, keys)
-                position[position == len(self.ngram_keys_)] = 0
-                found = self.ngram_keys_[position] == keys
+                position = self._key_index().get_indexer(keys)
+                found = position >= 0
                 all_rows.append(rows[found])
                 all_cols.append(self.ngram_columns_[position[found]])
         rows = np.concatenate(all_rows) if all_rows else np.zeros(0, dtype=np.int64)
         cols = np.concatenate(all_cols) if all_cols else np.zeros(0, dtype=np.int64)
-        return _tfidf_rows(rows, cols, len(documents), self.idf_, self.sublinear_tf)
+        return _tfidf_rows(rows, cols, n_documents, self.idf_, self.sublinear_tf)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the n-gram of each column, tokens joined by spaces."""
@@ -716,11 +767,11 @@ class CharNgrams(_CachedTransformer):
             self._vocabulary = table
         return table
 
-    def _token_cache(self) -> _TokenCache:
+    def _token_cache(self) -> TokenCache:
         cache = self.__dict__.get("_cache")
         if cache is None:
             self._range = _check_range("char_ngram_range", self.ngram_range)
-            cache = _TokenCache(self._token_columns)
+            cache = TokenCache(self._token_columns)
             self._cache = cache
         return cache
 
@@ -749,7 +800,7 @@ class CharNgrams(_CachedTransformer):
                 [provisional.setdefault(gram, len(provisional)) for gram in grams], dtype=np.int32
             )
 
-        provisional_cache = _TokenCache(analyze)
+        provisional_cache = TokenCache(analyze)
         rows, keys = provisional_cache.gather(documents)
         document, total = _pair_frequencies(rows, keys, len(provisional))
         kept = _select_columns(document, total, self.min_df, self.max_features)
@@ -771,7 +822,19 @@ class CharNgrams(_CachedTransformer):
         """Return the TF-IDF rows of token lists."""
         check_is_fitted(self, "idf_")
         rows, cols = self._token_cache().gather(documents)
-        return _tfidf_rows(rows, cols, len(documents), self.idf_, self.sublinear_tf)
+        return self.transform_pairs(rows, cols, len(documents))
+
+    def token_analyzer(self) -> Callable[[str], np.ndarray]:
+        """Return the function that gives the columns of one token, one per occurrence."""
+        check_is_fitted(self, "idf_")
+        self._token_cache()
+        return self._token_columns
+
+    def transform_pairs(
+        self, rows: np.ndarray, cols: np.ndarray, n_documents: int
+    ) -> sp.csr_matrix:
+        """Return the TF-IDF rows of (document, column) pairs, one pair per occurrence."""
+        return _tfidf_rows(rows, cols, n_documents, self.idf_, self.sublinear_tf)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the character n-gram of each column (spaces mark token edges)."""
@@ -807,6 +870,10 @@ def _tweet_columns(token: str) -> list[int]:
     return []
 
 
+def _tweet_token_columns(token: str) -> np.ndarray:
+    return np.asarray(_tweet_columns(token), dtype=np.int32)
+
+
 class TweetFeatures(_CachedTransformer):
     """Tweet-level counts, scaled by ``log1p``, as a sparse matrix.
 
@@ -837,12 +904,23 @@ class TweetFeatures(_CachedTransformer):
         """Count the features in each token list."""
         cache = self.__dict__.get("_cache")
         if cache is None:
-            cache = _TokenCache(lambda token: np.asarray(_tweet_columns(token), dtype=np.int32))
+            cache = TokenCache(_tweet_token_columns)
             self._cache = cache
         rows, cols = cache.gather(documents)
+        return self.transform_pairs(rows, cols, len(documents))
+
+    @staticmethod
+    def token_analyzer() -> Callable[[str], np.ndarray]:
+        """Return the function that gives the columns of one token, one per count."""
+        return _tweet_token_columns
+
+    def transform_pairs(
+        self, rows: np.ndarray, cols: np.ndarray, n_documents: int
+    ) -> sp.csr_matrix:
+        """Return the scaled counts of (document, column) pairs, one pair per count."""
         counts = sp.csr_matrix(
             (np.ones(len(rows), dtype=np.float64), (rows, cols)),
-            shape=(len(documents), len(self.feature_names)),
+            shape=(n_documents, len(self.feature_names)),
         )
         counts.sum_duplicates()
         np.log1p(counts.data, out=counts.data)

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,7 +34,8 @@ from seatcast import __version__
 from seatcast.config import FeatureSettings, ModelSettings, PreprocessSettings
 from seatcast.errors import DataError, ModelError
 from seatcast.features import build_features
-from seatcast.preprocess import CleanOptions, clean_chunk
+from seatcast.preprocess import CleanOptions, clean_chunk, clean_chunk_lines
+from seatcast.scoring import LinearScorer
 
 __all__ = [
     "MODEL_SUFFIX",
@@ -328,6 +329,7 @@ class LoadedModel:
     metadata: dict[str, Any]
     options: CleanOptions
     path: Path
+    _scorer: LinearScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -338,6 +340,13 @@ class LoadedModel:
     def calibrated(self) -> bool:
         """Whether the model gives class probabilities (``model.calibrate`` was set)."""
         return bool(self.metadata.get("calibrated")) and hasattr(self.pipeline, "predict_proba")
+
+    @property
+    def scorer(self) -> LinearScorer | None:
+        """The fast scorer of an uncalibrated model, built on first use; ``None`` otherwise."""
+        if self._scorer is None and not self.calibrated and LinearScorer.supports(self.pipeline):
+            self._scorer = LinearScorer(self.pipeline)
+        return self._scorer
 
     def predict_tokens(self, documents: list[list[str]]) -> tuple[list[str], np.ndarray]:
         """Return the predicted label and its confidence for each token list.
@@ -350,19 +359,32 @@ class LoadedModel:
         """
         if not documents:
             return [], np.zeros(0)
-        estimator = self.pipeline
         if self.calibrated:
-            probabilities = estimator.predict_proba(documents)
-            classes = estimator.classes_
+            probabilities = self.pipeline.predict_proba(documents)
             best = probabilities.argmax(axis=1)
-            return [str(classes[i]) for i in best], probabilities.max(axis=1)
-        margins = estimator.decision_function(documents)
-        classes = estimator.classes_
+            return self._label_names(best), probabilities.max(axis=1)
+        scorer = self.scorer
+        if scorer is not None:
+            return self._from_margins(scorer.decision_function(documents))
+        return self._from_margins(self.pipeline.decision_function(documents))
+
+    def predict_texts(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """Clean raw tweets with the model's options, then predict as :meth:`predict_tokens`."""
+        scorer = self.scorer
+        if scorer is not None:
+            cleaned = clean_chunk_lines(texts, self.options)
+            if cleaned is not None:
+                return self._from_margins(scorer.decision_function_lines(cleaned, len(texts)))
+        return self.predict_tokens(clean_chunk(texts, self.options))
+
+    def _from_margins(self, margins: np.ndarray) -> tuple[list[str], np.ndarray]:
         if margins.ndim == 1:
-            predicted = np.where(margins > 0, classes[1], classes[0])
-            return [str(label) for label in predicted], np.abs(margins)
-        best = margins.argmax(axis=1)
-        return [str(classes[i]) for i in best], margins.max(axis=1)
+            return self._label_names((margins > 0).astype(np.intp)), np.abs(margins)
+        return self._label_names(margins.argmax(axis=1)), margins.max(axis=1)
+
+    def _label_names(self, indices: np.ndarray) -> list[str]:
+        names = np.asarray([str(label) for label in self.pipeline.classes_], dtype=object)
+        return names[indices].tolist()
 
 
 def load_model(path: str | Path, expect_labels: Sequence[str] | None = None) -> LoadedModel:
@@ -487,6 +509,5 @@ def score_chunk(
     Returns the predicted labels and their confidences, in input order.
     """
     model = cached_model(model_path, model_sha256)
-    documents = clean_chunk(texts, model.options)
-    labels, confidence = model.predict_tokens(documents)
-    return labels, [float(value) for value in confidence]
+    labels, confidence = model.predict_texts(texts)
+    return labels, confidence.tolist()

@@ -33,8 +33,10 @@ __all__ = [
     "CleanOptions",
     "clean",
     "clean_chunk",
+    "clean_chunk_lines",
     "is_retweet",
     "normalize_for_match",
+    "split_token_lines",
     "tokenize",
 ]
 
@@ -302,21 +304,23 @@ WHITESPACE_RE = re.compile(r"\s+")
 # A retweet starts with "RT @handle", possibly after quotes or spaces ("\"RT @x: ...").
 RETWEET_RE = re.compile(r"""[\s"'“”‘’]*RT\s*:?\s*@\w""", re.IGNORECASE)
 
-# Applied by clean to the tokens of one tweet joined by newlines (a token never contains a
-# newline), so the few tokens that need Python code are found in one C-level pass. The
-# "url" and "caps" groups find cheap candidates that _replace_special checks exactly: a URL
-# token always has a ".", ":" or "/" after its first character, and an all-caps word starts
-# with a capital and has no lower-case letter.
+# Applied by clean to the tokens of one tweet, each with a line break before it and the last
+# one after it too (a token never contains a line break), so the few tokens that need Python
+# code are found in one C-level pass. Starting every match with a line break, rather than
+# ``^`` in multi-line mode, lets the regex engine jump from line to line. The "url" and
+# "caps" groups find cheap candidates that _replace_special checks exactly: a URL token
+# always has a ".", ":" or "/" after its first character, and an all-caps word starts with
+# a capital and has no lower-case letter.
 SPECIAL_TOKEN_RE = re.compile(
     rf"""
-    ^ (?:
+    \n (?:
         (?P<mention> @ (?! [\-*'´^:;=] ) [^\n]+ )      # "@:" and "@-:" are emoticons
       | (?P<hashtag> \# [^\n]+ )
       | (?P<url> [^\n.:/]++ [.:/] [^\n]* )
-      | (?P<caps> [{_UPPER}] [^\n{_LOWER}]*? [{_UPPER}] [^\n{_LOWER}]* ) $
+      | (?P<caps> [{_UPPER}] [^\n{_LOWER}]*? [{_UPPER}] [^\n{_LOWER}]* (?= \n ) )
     )
     """,
-    re.MULTILINE | re.VERBOSE,
+    re.VERBOSE,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -572,20 +576,23 @@ def _remove_pairs(tokens: list[str], pairs: frozenset[tuple[str, str]]) -> list[
 
 
 def _replace_special(match: re.Match[str], options: CleanOptions) -> str:
-    """Return the replacement lines for one SPECIAL_TOKEN_RE match ("" drops the token)."""
+    """Return the replacement for one SPECIAL_TOKEN_RE match: a line break, then the token's
+    lines (nothing after the line break drops the token)."""
     kind = match.lastgroup
-    token = match.group()
+    token = match.group(kind)
     if kind == "mention":
-        return MENTION_TOKEN if options.mentions == "token" else _kept(token, options.mentions)
+        return "\n" + (
+            MENTION_TOKEN if options.mentions == "token" else _kept(token, options.mentions)
+        )
     if kind == "hashtag":
         if options.hashtags == "strip":
-            return token.lstrip("#")
-        return _kept(token, options.hashtags)
+            return "\n" + token.lstrip("#")
+        return "\n" + _kept(token, options.hashtags)
     if kind == "url" and URL_RE.fullmatch(token) is not None:
-        return URL_TOKEN if options.urls == "token" else _kept(token, options.urls)
+        return "\n" + (URL_TOKEN if options.urls == "token" else _kept(token, options.urls))
     if options.mark_allcaps and _is_allcaps_word(token):
-        return f"{token}\n{ALLCAPS_TOKEN}"
-    return token
+        return f"\n{token}\n{ALLCAPS_TOKEN}"
+    return "\n" + token
 
 
 def _kept(token: str, mode: str) -> str:
@@ -641,10 +648,12 @@ def clean(text: str, options: CleanOptions = DEFAULT_OPTIONS) -> list[str]:
         return []
 
     # One regex pass over all tokens, so Python code runs only for the special ones.
-    joined = SPECIAL_TOKEN_RE.sub(lambda match: _replace_special(match, options), "\n".join(tokens))
+    joined = SPECIAL_TOKEN_RE.sub(
+        lambda match: _replace_special(match, options), "\n" + "\n".join(tokens) + "\n"
+    )
     if options.lowercase:
         joined = joined.lower()
-    cleaned = joined.split("\n")
+    cleaned = joined.strip("\n").split("\n")
     if "" in cleaned:
         cleaned = [token for token in cleaned if token]
     return cleaned
@@ -681,7 +690,7 @@ def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -
         joined = _SEPARATOR.join(["" if "\0" in text else text for text in texts])
     else:
         joined = _SEPARATOR.join(texts)
-    documents = _clean_joined(joined, options)
+    documents = split_token_lines(_clean_joined(joined, options))
     if len(documents) != len(texts):  # cannot happen; checked rather than trusted
         return [clean(text, options) for text in texts]
     for index in with_nul:
@@ -689,21 +698,74 @@ def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -
     return documents
 
 
+def clean_chunk_lines(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -> str | None:
+    """Clean a chunk of tweets into one string of token lines, for the fastest consumers.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Tweets in order.
+    options : CleanOptions, default=DEFAULT_OPTIONS
+        How to clean every tweet, as for ``clean``.
+
+    Returns
+    -------
+    str or None
+        Each token of ``clean(text, options)`` on a line of its own, tweet after tweet, with
+        a line holding only a NUL character between two tweets; :func:`split_token_lines`
+        turns it back into token lists. ``None`` when the chunk is empty or a tweet contains
+        a NUL, which the format cannot hold; use :func:`clean_chunk` then.
+
+    Notes
+    -----
+    The string is what :func:`clean_chunk` builds before it splits it, so skipping the
+    lists saves their cost when the caller can work on the string as a whole, as the JSON
+    Lines writer and the linear scorer do.
+    """
+    if not texts or any("\0" in item for item in options.strip_emoticons):
+        return None
+    joined = _SEPARATOR.join(texts)
+    if joined.count("\0") != len(texts) - 1:
+        return None
+    lines = _clean_joined(joined, options)
+    if lines.count("\0") != len(texts) - 1:  # cannot happen; checked rather than trusted
+        return None
+    return lines
+
+
+def split_token_lines(lines: str) -> list[list[str]]:
+    """Split the string of :func:`clean_chunk_lines` into one token list per tweet."""
+    documents: list[list[str]] = []
+    for piece in lines.split("\0"):
+        piece = piece.strip("\n")
+        documents.append(piece.split("\n") if piece else [])
+    return documents
+
+
 # Between two tweets of a chunk. A NUL can only be a token of its own (see clean_chunk).
 _SEPARATOR = "\n\0\n"
 
+# Two or more line breaks: where clean dropped a token.
+_BLANK_LINES_RE = re.compile(r"\n\n+")
 
-def _clean_joined(text: str, options: CleanOptions) -> list[list[str]]:
-    """Clean tweets joined by ``_SEPARATOR``; the steps of ``clean`` on the whole chunk."""
+
+def _clean_joined(text: str, options: CleanOptions) -> str:
+    """Clean tweets joined by ``_SEPARATOR``: the steps of ``clean`` on the whole chunk.
+
+    Returns the tokens one per line, with the NUL lines between tweets kept and no empty
+    lines, as :func:`clean_chunk_lines` describes.
+    """
     if "&" in text:
         text = ENTITY_RE.sub(_replace_entity, text)
     if "’" in text:
         text = text.replace("’", "'")
     has_runs = RUN_OF_FOUR_RE.search(text) is not None
+    # The first four letters of every letter run, such as "oooo".
+    letter_runs: set[str] = set()
     if has_runs:
         # Scanning for runs of any character and cutting only the symbol runs is several
         # times faster than REPEATED_SYMBOL_RE over the whole chunk, with the same result.
-        text = _RUN_RE.sub(_cut_symbol_run, text)
+        text = _RUN_RE.sub(lambda match: _cut_symbol_run(match, letter_runs), text)
     tokens = TOKEN_RE.findall(text.rstrip())
     if options._strip_single:
         strip = options._strip_single
@@ -713,50 +775,60 @@ def _clean_joined(text: str, options: CleanOptions) -> list[list[str]]:
     joined = "\n".join(tokens)
     # A token with a letter run can only come from a tweet with a run of four, so cutting
     # every such token is the same as clean cutting them in the tweets that have runs.
-    if has_runs and (options.reduce_len or options.mark_elongation):
-        joined = _cut_lengthened_lines(joined, options)
-    joined = SPECIAL_TOKEN_RE.sub(lambda match: _replace_special(match, options), joined)
+    if letter_runs and (options.reduce_len or options.mark_elongation):
+        joined = _cut_lengthened_lines(joined, letter_runs, options)
+    # The pattern starts with a line break, which lets the regex engine jump from one line
+    # to the next instead of trying every character.
+    joined = SPECIAL_TOKEN_RE.sub(lambda match: _replace_special(match, options), f"\n{joined}\n")
     if options.lowercase:
         joined = joined.lower()
-    documents: list[list[str]] = []
-    for piece in joined.split("\0"):
-        piece = piece.strip("\n")
-        if not piece:
-            documents.append([])
-            continue
-        cleaned = piece.split("\n")
-        if "" in cleaned:
-            cleaned = [token for token in cleaned if token]
-        documents.append(cleaned)
-    return documents
+    if "\n\n" in joined:
+        joined = _BLANK_LINES_RE.sub("\n", joined)
+    return joined.strip("\n")
 
 
 # A run of four or more of one character, whatever it is.
 _RUN_RE = re.compile(r"(.)\1\1\1\1*", re.DOTALL)
 
 
-def _cut_symbol_run(match: re.Match[str]) -> str:
-    """Cut one ``_RUN_RE`` match to three characters when REPEATED_SYMBOL_RE would."""
-    return REPEATED_SYMBOL_RE.sub(r"\1\1\1", match.group())
+def _cut_symbol_run(match: re.Match[str], letter_runs: set[str]) -> str:
+    """Cut one ``_RUN_RE`` match to three characters when REPEATED_SYMBOL_RE would, and add
+    the start of a letter run to ``letter_runs``."""
+    run = match.group()
+    if REPEATED_LETTER_RE.match(run) is not None:
+        letter_runs.add(run[:4])
+        return run
+    return REPEATED_SYMBOL_RE.sub(r"\1\1\1", run)
 
 
-def _cut_lengthened_lines(joined: str, options: CleanOptions) -> str:
-    """Apply ``_cut_lengthening`` to tokens written one per line in ``joined``."""
+def _cut_lengthened_lines(joined: str, letter_runs: set[str], options: CleanOptions) -> str:
+    """Apply ``_cut_lengthening`` to the tokens, written one per line in ``joined``, that
+    contain one of ``letter_runs``.
+
+    Tokens are parts of the text in which the runs were found, so a token with a letter run
+    contains one of them. ``str.find`` looks for each of the few runs much faster than a
+    regex can scan the whole chunk for runs.
+    """
+    line_starts: set[int] = set()
+    for run in letter_runs:
+        position = joined.find(run)
+        while position >= 0:
+            line_starts.add(joined.rfind("\n", 0, position) + 1)
+            line_end = joined.find("\n", position)
+            if line_end < 0:
+                break
+            position = joined.find(run, line_end)
+    if not line_starts:
+        return joined
     pieces: list[str] = []
     end = 0
-    for match in _RUN_RE.finditer(joined):
-        start = match.start()
-        if start < end or REPEATED_LETTER_RE.match(match.group()) is None:
-            continue
-        line_start = joined.rfind("\n", 0, start) + 1
-        line_end = joined.find("\n", start)
+    for line_start in sorted(line_starts):
+        line_end = joined.find("\n", line_start)
         if line_end < 0:
             line_end = len(joined)
         pieces.append(joined[end:line_start])
         pieces.append("\n".join(_cut_lengthening([joined[line_start:line_end]], options)))
         end = line_end
-    if not pieces:
-        return joined
     pieces.append(joined[end:])
     return "".join(pieces)
 

@@ -25,7 +25,14 @@ import pandas as pd
 
 from seatcast.errors import ConfigError, DataError
 
-__all__ = ["COUNT_COLUMNS", "SCORE_METHODS", "allocation_weights", "compute_scores"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "SCORE_METHODS",
+    "allocation_weights",
+    "compute_scores",
+    "score_values",
+    "weight_values",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +94,41 @@ def _check_counts(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(numbers, index=pd.Index(parties.to_list(), name="party"))
 
 
-def _share(values: pd.Series) -> pd.Series:
+def score_values(
+    n_tweets: np.ndarray, n_positive: np.ndarray, n_negative: np.ndarray, method: str
+) -> np.ndarray:
+    """Compute the scores of :func:`compute_scores` from count arrays, without checks.
+
+    For callers whose counts are valid by construction, such as the bootstrap, which scores
+    thousands of resamples. The arguments are float arrays with one entry per party.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "pss":
+            return _share(n_positive)
+        if method == "mentions":
+            return _share(n_tweets)
+        polar = n_positive + n_negative
+        numerator = n_positive if method == "positive_ratio" else n_positive - n_negative
+        # Parties without any polar tweet get NaN, because 0 / 0 has no meaningful value.
+        return np.where(polar > 0, numerator / polar, np.nan)
+
+
+def weight_values(scores: np.ndarray, method: str) -> np.ndarray | None:
+    """Turn valid scores into the weights of :func:`allocation_weights`, without checks or
+    warnings; ``None`` when no party has a positive weight."""
+    values = (scores + 1.0) / 2.0 if method == "net" else scores
+    values = np.nan_to_num(values, nan=0.0)
     total = values.sum()
-    if total == 0:
-        return pd.Series(np.nan, index=values.index, dtype=float)
+    if not total > 0:
+        return None
     return values / total
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    # Parties without any polar tweet get NaN, because 0 / 0 has no meaningful value.
-    safe = denominator.where(denominator > 0)
-    return numerator / safe
+def _share(values: np.ndarray) -> np.ndarray:
+    total = values.sum()
+    if total == 0:
+        return np.full(len(values), np.nan)
+    return values / total
 
 
 def compute_scores(counts: pd.DataFrame, method: str = "pss") -> pd.Series:
@@ -130,19 +161,13 @@ def compute_scores(counts: pd.DataFrame, method: str = "pss") -> pd.Series:
     """
     method = _check_method(method)
     checked = _check_counts(counts)
-    positive = checked["n_positive"].astype(float)
-    negative = checked["n_negative"].astype(float)
-
-    if method == "pss":
-        scores = _share(positive)
-    elif method == "positive_ratio":
-        scores = _ratio(positive, positive + negative)
-    elif method == "net":
-        scores = _ratio(positive - negative, positive + negative)
-    else:
-        scores = _share(checked["n_tweets"].astype(float))
-
-    scores.name = method
+    values = score_values(
+        checked["n_tweets"].to_numpy(dtype=float),
+        checked["n_positive"].to_numpy(dtype=float),
+        checked["n_negative"].to_numpy(dtype=float),
+        method,
+    )
+    scores = pd.Series(values, index=checked.index, name=method)
     logger.debug("computed %s scores for %d parties", method, len(scores))
     return scores
 
@@ -200,9 +225,6 @@ def allocation_weights(scores: pd.Series, method: str = "pss") -> pd.Series:
             f"got {_plain(out_of_range.iloc[0])!r}"
         )
 
-    if method == "net":
-        values = (values + 1.0) / 2.0
-
     undefined = values.index[values.isna()].to_list()
     if undefined and len(undefined) < len(values):
         warnings.warn(
@@ -211,15 +233,11 @@ def allocation_weights(scores: pd.Series, method: str = "pss") -> pd.Series:
             UserWarning,
             stacklevel=2,
         )
-    values = values.fillna(0.0)
-
-    total = values.sum()
-    if total <= 0:
+    weights = weight_values(values.to_numpy(), method)
+    if weights is None:
         raise DataError(
             f"`scores` must give at least one party a positive {method} weight; got zero or "
             f"undefined for all of {scores.index.to_list()}. Check that the tweets were "
             "classified and attributed to parties."
         )
-    weights = values / total
-    weights.name = "weight"
-    return weights
+    return pd.Series(weights, index=values.index, name="weight")
