@@ -233,6 +233,12 @@ def _tfidf_rows(
         dtype=np.float32,
     )
     counts.sum_duplicates()
+    return tfidf_from_counts(counts, idf, sublinear_tf)
+
+
+def tfidf_from_counts(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
+    """Turn a matrix of counts without repeated entries into L2-normalised TF-IDF rows, in
+    place. The entries of a row need not be sorted."""
     if sublinear_tf:
         np.log(counts.data, out=counts.data)
         counts.data += 1.0

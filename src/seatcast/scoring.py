@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -33,6 +34,7 @@ from seatcast.features import (
     TweetFeatures,
     WordNgrams,
     document_lengths,
+    tfidf_from_counts,
 )
 
 __all__ = ["LinearScorer"]
@@ -101,6 +103,7 @@ class LinearScorer:
             raise ValueError(
                 f"the SVM has {coef.shape[1]} weights but the features give {offset} columns"
             )
+        self._identity_matrix: sp.csr_matrix | None = None
         self._reset()
 
     @staticmethod
@@ -210,6 +213,36 @@ class LinearScorer:
             rows = self._word.transform_ids(self._word_ids_array[ids], lengths)
             scores += rows @ self._word_weights
         for (transformer, weights), cache in zip(self._cached, self._caches, strict=True):
-            pairs = cache.expand(ids, lengths)
-            scores += transformer.transform_pairs(*pairs, n_documents) @ weights
+            rows, columns = cache.expand(ids, lengths)
+            if isinstance(transformer, CharNgrams):
+                counts = _merged_counts(rows, columns, n_documents, self._identity(transformer))
+                matrix = tfidf_from_counts(counts, transformer.idf_, transformer.sublinear_tf)
+            else:
+                matrix = transformer.transform_pairs(rows, columns, n_documents)
+            scores += matrix @ weights
         return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def _identity(self, transformer: CharNgrams) -> sp.csr_matrix:
+        if self._identity_matrix is None:
+            n_columns = len(transformer.idf_)
+            self._identity_matrix = sp.identity(n_columns, dtype=np.float32, format="csr")
+        return self._identity_matrix
+
+
+def _merged_counts(
+    rows: np.ndarray, columns: np.ndarray, n_documents: int, identity: sp.csr_matrix
+) -> sp.csr_matrix:
+    """Count the (document, column) pairs, given in document order, into a CSR matrix.
+
+    Building the matrix with repeated entries and multiplying it by the identity merges the
+    repeats with scipy's sparse product, which adds them up row by row with a dense
+    accumulator. That is about twice as fast as ``sum_duplicates``, which sorts every row;
+    the rows of the result are left unsorted.
+    """
+    indptr = np.zeros(n_documents + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_documents), out=indptr[1:])
+    shape = (n_documents, identity.shape[0])
+    repeated = sp.csr_matrix(
+        (np.ones(len(columns), dtype=np.float32), columns, indptr), shape=shape
+    )
+    return repeated @ identity
