@@ -164,6 +164,10 @@ def test_clean_chunk_lines_splits_into_clean_chunk(texts, settings_):
 
 @FUZZ
 @given(texts=st.lists(readable_text, max_size=20), settings_=options)
+# Tweets left without tokens first, last, side by side and alone.
+@example(texts=["@a", "x", "@b", "@c", "y \\n", "@d"], settings_=CleanOptions(mentions="remove"))
+@example(texts=["@a", "@b"], settings_=CleanOptions(mentions="remove"))
+@example(texts=["@a"], settings_=CleanOptions(mentions="remove"))
 def test_jsonl_chunks_equal_json_dumps(texts, settings_):
     line_numbers = list(range(2, 2 + 3 * len(texts), 3))
     written, payload = clean_to_jsonl((line_numbers, texts), settings_)

@@ -94,6 +94,9 @@ def clean_to_jsonl(
 _LINE_HEAD = '{"line": %d, "tokens": ["'
 _BETWEEN_LINES = '"]}\n' + _LINE_HEAD
 
+# How the line between two tweets looks once escaped, longest first.
+_BOUNDARIES = ("\\n\\u0000\\n", "\\u0000\\n", "\\n\\u0000", "\\u0000")
+
 
 def _token_lines_to_jsonl(cleaned: str, lines: Sequence[int]) -> str:
     """Encode the string of :func:`~seatcast.preprocess.clean_chunk_lines` as JSON Lines.
@@ -105,14 +108,17 @@ def _token_lines_to_jsonl(cleaned: str, lines: Sequence[int]) -> str:
     backslash (``\\\\``) is set aside first, so that a token holding a backslash followed by
     "n" is never read as a line break.
     """
-    # One NUL between two tweets, without the line breaks around it, so empty tweets are empty.
-    cleaned = cleaned.replace("\n\0", "\0").replace("\0\n", "\0")
     escaped = encode_basestring(cleaned)[1:-1].replace("%", "%%")
     # No raw control character survives escaping, so \x01 cannot clash with the text.
     has_backslash = "\\\\" in escaped
     if has_backslash:
         escaped = escaped.replace("\\\\", "\x01")
-    escaped = escaped.replace("\\n", '", "').replace("\\u0000", _BETWEEN_LINES)
+    # A NUL line between two tweets, with the line breaks around it; the shorter forms come
+    # from tweets left without tokens, which have no lines of their own.
+    for boundary in _BOUNDARIES:
+        if boundary in escaped:
+            escaped = escaped.replace(boundary, _BETWEEN_LINES)
+    escaped = escaped.replace("\\n", '", "')
     if has_backslash:
         escaped = escaped.replace("\x01", "\\\\")
     text = (_LINE_HEAD + escaped + '"]}\n') % tuple(lines)
