@@ -158,14 +158,27 @@ def test_india_sample_has_no_retweets(india_sample):
     assert not any(text.lstrip().upper().startswith("RT @") for text in kept)
 
 
+def test_rows_without_filters_are_kept_whole(india_sample):
+    # With attribution by source and no filter, chunks are kept without a loop over rows;
+    # a user cap too high to bite sends the same rows through the row-by-row filter.
+    body = INDIA_CONFIG.replace("BY", "source").replace("MULTI", "each")
+    body = body.replace("drop_retweets: true", "drop_retweets: false").replace("DUPLICATES", "keep")
+    whole, _, kept_whole = stream_counts(write_config(india_sample, body), india_sample)
+    capped = body.replace("drop_retweets: false", "drop_retweets: false, max_tweets_per_user: 9999")
+    filtered, _, kept_filtered = stream_counts(write_config(india_sample, capped), india_sample)
+    assert len(kept_whole) == 3000
+    assert kept_whole == kept_filtered
+    assert [vars(chunk) for chunk in whole.kept] == [vars(chunk) for chunk in filtered.kept]
+    assert {chunk.parties[0] for chunk in whole.kept} == {("BJP",), ("INC",)}
+    assert any(state for chunk in whole.kept for state in chunk.states)
+
+
 def test_duplicates_exact_and_near(india_sample):
     frames = [pd.read_csv(india_sample / name) for name in ("bjp.csv", "congress.csv")]
     texts = pd.concat(frames)["tweets"]
     exact = int(texts.duplicated().sum())
     near = int(texts.map(near_duplicate_text).duplicated().sum())
-    stream, _, kept = stream_counts(
-        india_config(india_sample, duplicates="near"), india_sample
-    )
+    stream, _, kept = stream_counts(india_config(india_sample, duplicates="near"), india_sample)
     assert stream.counts.exact_duplicates == exact
     assert stream.counts.exact_duplicates + stream.counts.near_duplicates == near
     assert len(kept) == 3000 - near

@@ -179,7 +179,7 @@ def char_ngrams(token: str, ngram_range: tuple[int, int]) -> list[str]:
         if len(padded) <= n:
             grams.append(padded)
             break
-        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+        grams.extend([padded[i : i + n] for i in range(len(padded) - n + 1)])
     return grams
 
 
@@ -760,10 +760,9 @@ class CharNgrams(_CachedTransformer):
     def _token_columns(self, token: str) -> np.ndarray:
         if token in self._frequent_tokens():
             return np.zeros(0, dtype=np.int32)
-        vocabulary = self._vocabulary_table()
-        columns = [vocabulary.get(gram, -1) for gram in char_ngrams(token, self._range)]
-        array = np.asarray(columns, dtype=np.int32)
-        return array[array >= 0]
+        get = self._vocabulary_table().get
+        grams = char_ngrams(token, self._range)
+        return np.array([column for column in map(get, grams) if column is not None], np.int32)
 
     def _vocabulary_table(self) -> dict[str, int]:
         table = self.__dict__.get("_vocabulary")
@@ -854,6 +853,10 @@ class CharNgrams(_CachedTransformer):
 
 def _tweet_columns(token: str) -> list[int]:
     """Return the :class:`TweetFeatures` columns that one token adds to, one entry per count."""
+    # Most tokens are words of letters and digits. Emoticons made of letters (xD, 8p) have at
+    # most three characters, so longer words can only be negation words.
+    if len(token) > 3 and token.isalnum():
+        return [8] if token in NEGATION_WORDS else []
     if token == "<elong>":
         return [0]
     if token == "<allcaps>":

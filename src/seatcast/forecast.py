@@ -376,10 +376,21 @@ class _Stream:
             self.counts.multiple_counted += 1
         return parties
 
+    def _fixed_parties(self, spec: SourceSpec) -> tuple[str, ...] | None:
+        """Return the parties of every tweet of ``spec`` when they do not depend on the text:
+        attribution by source, with a fixed party for the source."""
+        if self.config.attribution.by != "source" or spec.party_column is not None:
+            return None
+        return (spec.party,) if spec.party is not None else None
+
     def items(self) -> Iterator[tuple[str, list[str]]]:
         cleaning = self.config.cleaning
+        deduplicate = cleaning.duplicates != "keep"
+        capped = cleaning.max_tweets_per_user is not None
         for spec in self.config.corpus:
             reading = _reading_spec(spec)
+            fixed = self._fixed_parties(spec)
+            filtered = fixed is None or cleaning.drop_retweets or deduplicate or capped
             for chunk in read_chunks(
                 reading,
                 root=self.root,
@@ -393,30 +404,48 @@ class _Stream:
                 column = reading.location_column
                 places = chunk.extras.get(column or "", [""] * n_rows)
                 kept = _KeptChunk(source=chunk.source)
-                texts: list[str] = []
-                raw_dates: list[str] = []
-                for i, text in enumerate(chunk.texts):
-                    if cleaning.drop_retweets and is_retweet(text):
-                        self.counts.retweets += 1
-                        self.ledger.exclude(EXCLUDED_RETWEET)
-                        continue
-                    if self._is_duplicate(text):
-                        continue
-                    if self._over_user_cap(users[i]):
-                        continue
-                    parties = self._attribute(text, spec, places[i])
-                    if parties is None:
-                        continue
-                    kept.lines.append(chunk.lines[i])
-                    kept.parties.append(tuple(parties))
-                    kept.states.append(places[i].strip() if spec.party_column is None else "")
-                    kept.gold.append(chunk.labels[i] if chunk.labels is not None else "")
-                    raw_dates.append(chunk.extras[spec.date_column][i] if spec.date_column else "")
-                    texts.append(text)
+                raw_dates = chunk.extras[spec.date_column] if spec.date_column else []
+                if not filtered:
+                    # Every row is kept with the same parties: no Python code per row.
+                    kept.lines = chunk.lines
+                    kept.parties = [fixed] * n_rows
+                    kept.states = [place.strip() for place in places]
+                    kept.gold = chunk.labels if chunk.labels is not None else [""] * n_rows
+                    texts = chunk.texts
+                else:
+                    texts, raw_dates = self._filter(chunk, spec, fixed, users, places, kept)
                 if texts:
                     kept.dates = _iso_dates(raw_dates) if spec.date_column else [""] * len(texts)
                     self.kept.append(kept)
                     yield f"{chunk.source} line {kept.lines[0]}", texts
+
+    def _filter(self, chunk, spec, fixed, users, places, kept) -> tuple[list[str], list[str]]:
+        """Drop retweets, duplicates, tweets over the user cap and unattributed tweets; fill
+        ``kept`` with the rest and return their texts and raw dates."""
+        cleaning = self.config.cleaning
+        deduplicate = cleaning.duplicates != "keep"
+        capped = cleaning.max_tweets_per_user is not None
+        texts: list[str] = []
+        raw_dates: list[str] = []
+        for i, text in enumerate(chunk.texts):
+            if cleaning.drop_retweets and is_retweet(text):
+                self.counts.retweets += 1
+                self.ledger.exclude(EXCLUDED_RETWEET)
+                continue
+            if deduplicate and self._is_duplicate(text):
+                continue
+            if capped and self._over_user_cap(users[i]):
+                continue
+            parties = fixed if fixed is not None else self._attribute(text, spec, places[i])
+            if parties is None:
+                continue
+            kept.lines.append(chunk.lines[i])
+            kept.parties.append(tuple(parties))
+            kept.states.append(places[i].strip() if spec.party_column is None else "")
+            kept.gold.append(chunk.labels[i] if chunk.labels is not None else "")
+            raw_dates.append(chunk.extras[spec.date_column][i] if spec.date_column else "")
+            texts.append(text)
+        return texts, raw_dates
 
 
 def _point_estimates(config: ElectionConfig, combos, parties) -> pd.DataFrame:
