@@ -43,7 +43,7 @@ def test_scorer_equals_pipeline(models, tweets, mode):
     assert from_lines.shape == expected.shape
 
 
-def test_scorer_starts_again_when_its_cache_is_full(models, tweets):
+def test_scorer_resets_full_cache(models, tweets):
     model = models[("binary", False)]
     documents = clean_chunk(tweets, model.options)
     expected = model.pipeline.decision_function(documents)
@@ -56,10 +56,10 @@ def test_scorer_starts_again_when_its_cache_is_full(models, tweets):
     assert len(scorer._ids) <= 50 + 20 * 40
 
 
-def test_scorer_rejects_a_chunk_of_the_wrong_size(models):
+def test_scorer_rejects_wrong_chunk_size(models):
     model = models[("binary", False)]
     cleaned = clean_chunk_lines(["one tweet", "and another"], model.options)
-    with pytest.raises(ValueError, match="holds 2 tweets, not 3"):
+    with pytest.raises(ValueError, match="contains 2 tweets, expected 3"):
         LinearScorer(model.pipeline).decision_function_lines(cleaned, 3)
 
 
@@ -92,7 +92,7 @@ def test_predict_texts_matches_the_pipeline(models, tweets, mode):
     assert len(set(labels)) > 1
 
 
-def test_predict_texts_falls_back_for_text_with_nul(models):
+def test_predict_texts_nul_fallback(models):
     model = models[("binary", False)]
     texts = ["good day", "bad\x00day", "great"]
     labels, confidence = model.predict_texts(texts)

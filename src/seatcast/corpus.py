@@ -89,12 +89,12 @@ def clean_to_jsonl(
     return len(lines), payload
 
 
-# What a chunk's JSON Lines text is built from: the head of every line, and the text between
-# two lines (the ends of one line and the head of the next, with its line number to fill in).
+# The pieces of a chunk's JSON Lines text: the head of every line, and the text between two
+# lines (the end of one line and the head of the next, with its line number to fill in).
 _LINE_HEAD = '{"line": %d, "tokens": ["'
 _BETWEEN_LINES = '"]}\n' + _LINE_HEAD
 
-# How the line between two tweets looks once escaped, longest first.
+# The escaped forms of the NUL line between two tweets, longest first.
 _BOUNDARIES = ("\\n\\u0000\\n", "\\u0000\\n", "\\n\\u0000", "\\u0000")
 
 
@@ -113,8 +113,8 @@ def _token_lines_to_jsonl(cleaned: str, lines: Sequence[int]) -> str:
     has_backslash = "\\\\" in escaped
     if has_backslash:
         escaped = escaped.replace("\\\\", "\x01")
-    # A NUL line between two tweets, with the line breaks around it; the shorter forms come
-    # from tweets left without tokens, which have no lines of their own.
+    # A NUL line between two tweets has a line break on each side. The shorter forms come
+    # from tweets left without tokens, because those have no lines of their own.
     for boundary in _BOUNDARIES:
         if boundary in escaped:
             escaped = escaped.replace(boundary, _BETWEEN_LINES)
@@ -122,8 +122,8 @@ def _token_lines_to_jsonl(cleaned: str, lines: Sequence[int]) -> str:
     if has_backslash:
         escaped = escaped.replace("\x01", "\\\\")
     text = (_LINE_HEAD + escaped + '"]}\n') % tuple(lines)
-    # A tweet without tokens comes out as [""]; no token list can contain that text, since a
-    # quote inside a token is escaped.
+    # A tweet without tokens comes out as [""]. No token list can contain that text, because
+    # a quote inside a token is escaped.
     return text.replace('"tokens": [""]}', '"tokens": []}')
 
 

@@ -13,7 +13,7 @@
 
 It applies to a pipeline of the :mod:`seatcast.features` union and a linear SVM, the model
 that ``seatcast train`` builds without ``model.calibrate``. :meth:`LinearScorer.supports`
-tells whether a pipeline qualifies; calibrated models keep using the pipeline itself.
+checks whether a pipeline qualifies. Calibrated models keep using the pipeline itself.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class LinearScorer:
 
     @staticmethod
     def supports(pipeline: object) -> bool:
-        """Tell whether ``pipeline`` is of the kind :class:`LinearScorer` can score."""
+        """Check whether ``pipeline`` is of the kind :class:`LinearScorer` can score."""
         if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2:
             return False
         union, svm = pipeline.steps[0][1], pipeline.steps[-1][1]
@@ -197,7 +197,8 @@ class LinearScorer:
         separators = ids == 0
         if int(separators.sum()) != n_documents - 1:
             raise ValueError(
-                f"the cleaned chunk holds {int(separators.sum()) + 1} tweets, not {n_documents}"
+                f"invalid cleaned chunk: it contains {int(separators.sum()) + 1} tweets, "
+                f"expected {n_documents}"
             )
         documents = np.cumsum(separators)
         tokens = ~separators
