@@ -295,6 +295,38 @@ class TokenIds(dict):
         return self._missing(token)
 
 
+class IntColumn:
+    """A growing list of integers with a NumPy copy that is brought up to date lazily.
+
+    Appending to a list is cheap, and copying only the new tail into a buffer that doubles
+    when full keeps :meth:`array` cheap too, however long the list grows.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+        self._array = np.zeros(0, dtype=np.int64)
+        self._synced = 0
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def append(self, value: int) -> None:
+        """Add one value at the end."""
+        self.values.append(value)
+
+    def array(self) -> np.ndarray:
+        """Return a buffer whose first ``len(self)`` entries are the values (it may be longer)."""
+        count = len(self.values)
+        if count != self._synced:
+            if count > len(self._array):
+                grown = np.zeros(max(count, 2 * len(self._array), 1024), dtype=np.int64)
+                grown[: self._synced] = self._array[: self._synced]
+                self._array = grown
+            self._array[self._synced : count] = self.values[self._synced : count]
+            self._synced = count
+        return self._array
+
+
 class TokenCache:
     """Per-token cache of column arrays for a whole chunk of tweets.
 
@@ -310,12 +342,10 @@ class TokenCache:
 
     def _reset(self) -> None:
         self._ids = TokenIds(self._add)
-        self._starts: list[int] = []
-        self._lengths: list[int] = []
+        self._starts = IntColumn()
+        self._lengths = IntColumn()
         self._buffer = np.zeros(1024, dtype=np.int32)
         self._used = 0
-        self._starts_array = np.zeros(0, dtype=np.int64)
-        self._lengths_array = np.zeros(0, dtype=np.int64)
         self._has_dropped = False
 
     def __len__(self) -> int:
@@ -376,10 +406,8 @@ class TokenCache:
         ``ids`` lists the tokens of every document in order, and ``lengths`` says how many
         belong to each document.
         """
-        if len(self._starts_array) != len(self._starts):
-            self._starts_array = np.asarray(self._starts, dtype=np.int64)
-            self._lengths_array = np.asarray(self._lengths, dtype=np.int64)
-        per_token = self._lengths_array[ids]
+        starts = self._starts.array()
+        per_token = self._lengths.array()[ids]
         total = int(per_token.sum())
         if total == 0:
             empty = np.zeros(0, dtype=np.int64)
@@ -388,7 +416,7 @@ class TokenCache:
         rows = np.repeat(token_rows, per_token)
         # Position k of the output reads buffer[start of its token + k - first k of its token].
         first = np.cumsum(per_token) - per_token
-        offsets = np.repeat(self._starts_array[ids] - first, per_token) + np.arange(total)
+        offsets = np.repeat(starts[ids] - first, per_token) + np.arange(total)
         columns = self._buffer[offsets]
         if self._has_dropped:
             found = columns >= 0

@@ -29,6 +29,7 @@ from sklearn.svm import LinearSVC
 from seatcast.features import (
     MAX_CACHED_TOKENS,
     CharNgrams,
+    IntColumn,
     TokenCache,
     TokenIds,
     TweetFeatures,
@@ -129,8 +130,7 @@ class LinearScorer:
 
     def _reset(self) -> None:
         self._ids = TokenIds(self._add)
-        self._word_ids: list[int] = []
-        self._word_ids_array = np.zeros(0, dtype=np.int64)
+        self._word_ids = IntColumn()
         self._caches = [
             TokenCache(transformer.token_analyzer(), max_tokens=self._max_tokens + 1)
             for transformer, _ in self._cached
@@ -209,9 +209,7 @@ class LinearScorer:
         n_documents = len(lengths)
         scores = np.tile(self._intercept, (n_documents, 1))
         if self._word is not None:
-            if len(self._word_ids_array) != len(self._word_ids):
-                self._word_ids_array = np.asarray(self._word_ids, dtype=np.int64)
-            rows = self._word.transform_ids(self._word_ids_array[ids], lengths)
+            rows = self._word.transform_ids(self._word_ids.array()[ids], lengths)
             scores += rows @ self._word_weights
         for (transformer, weights), cache in zip(self._cached, self._caches, strict=True):
             rows, columns = cache.expand(ids, lengths)
