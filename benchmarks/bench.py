@@ -424,7 +424,8 @@ def measure_predict(
     work: Path, corpus: Path, tweets: int, model: Path, jobs_list: list[int]
 ) -> list[Measurement]:
     first, second = work / "predict-a.csv", work / "predict-b.csv"
-    split_corpus(corpus, first, second, tweets)
+    if not first.exists():
+        split_corpus(corpus, first, second, tweets)
     results = []
     for jobs, resamples in [(jobs, None) for jobs in jobs_list] + [(max(jobs_list), 0)]:
         config = work / "configs" / f"bench-{jobs}.yaml"
@@ -439,6 +440,28 @@ def measure_predict(
             arguments += ["--resamples", str(resamples)]
             name += ", no bootstrap"
         results.append(run_command(name, seatcast_command(*arguments), tweets, work))
+    return results
+
+
+def measure_predict_chunk_sizes(
+    work: Path, corpus: Path, tweets: int, model: Path, sizes: list[int]
+) -> list[Measurement]:
+    """Time ``seatcast predict --jobs 2`` over the whole corpus for each chunk size."""
+    first, second = work / "predict-a.csv", work / "predict-b.csv"
+    if not first.exists():
+        split_corpus(corpus, first, second, tweets)
+    config = work / "configs" / "bench-sweep.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
+        PREDICT_CONFIG.format(model=model, first=first, second=second, jobs=2), encoding="utf-8"
+    )
+    results = []
+    for size in sizes:
+        arguments = ["predict", "--config", str(config), "--reports-dir", str(work / "reports")]
+        arguments += ["--chunk-size", str(size)]
+        name = f"seatcast predict, 2 jobs, --chunk-size {size}"
+        command = seatcast_command(*arguments)
+        results.append(run_command(name, command, tweets, work, note=str(size)))
     return results
 
 
@@ -610,25 +633,32 @@ def render(results: dict) -> str:
                     f"| (for reference: {measurement.name.split(', ', 1)[1]}, against VADER) "
                     f"| {measurement.rate / vader.rate:.2f}× | | {cpu_ratio(measurement, vader)} |"
                 )
-    sweep = results.get("chunk_sweep") or []
-    if sweep:
-        best = max(m.rate for m in sweep)
-        lines += [
-            "",
-            f"Chunk size sweep: `seatcast preprocess --jobs 2` on {sweep[0].tweets:,} tweets "
-            "of the same corpus.",
-            "",
-            "| --chunk-size | Wall s | Tweets/s | Share of best | CPU s | Peak RSS MiB | "
-            "Load before |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-            *(
-                f"| {m.note} | {m.seconds:,.1f} | {m.rate:,.0f} | {m.rate / best:.0%} | "
-                f"{m.cpu_seconds:,.2f} | {megabytes(m.peak_rss_bytes)} | {m.load_before:.2f} |"
-                for m in sweep
-            ),
-        ]
+    sweeps = (
+        ("chunk_sweep", "`seatcast preprocess --jobs 2`"),
+        ("predict_chunk_sweep", "`seatcast predict --jobs 2` (with the bootstrap)"),
+    )
+    for key, command in sweeps:
+        sweep = results.get(key) or []
+        if sweep:
+            lines += ["", *sweep_table(sweep, command)]
     lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
+
+
+def sweep_table(sweep: list[Measurement], command: str) -> list[str]:
+    """Return the lines of one chunk-size sweep table."""
+    best = max(m.rate for m in sweep)
+    return [
+        f"Chunk size sweep: {command} on {sweep[0].tweets:,} tweets of the same corpus.",
+        "",
+        "| --chunk-size | Wall s | Tweets/s | Share of best | CPU s | Peak RSS MiB | Load before |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {m.note} | {m.seconds:,.1f} | {m.rate:,.0f} | {m.rate / best:.0%} | "
+            f"{m.cpu_seconds:,.2f} | {megabytes(m.peak_rss_bytes)} | {m.load_before:.2f} |"
+            for m in sweep
+        ),
+    ]
 
 
 DOC_HEADER = """\
@@ -681,6 +711,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated chunk sizes to sweep; empty skips the sweep",
     )
     parser.add_argument(
+        "--predict-chunk-sizes",
+        default="2000,5000,10000,20000",
+        help="comma-separated chunk sizes for `predict --jobs 2` over the whole corpus; empty "
+        "skips this sweep",
+    )
+    parser.add_argument(
         "--predict-jobs",
         default="1,2",
         help="comma-separated job counts for predict (default: 1,2)",
@@ -718,6 +754,7 @@ def load_results(path: Path) -> dict:
     raw["clean_loop"] = measurement(raw["clean_loop"])
     raw["preprocess"]["runs"] = {k: measurement(m) for k, m in raw["preprocess"]["runs"].items()}
     raw["chunk_sweep"] = [measurement(m) for m in raw.get("chunk_sweep", [])]
+    raw["predict_chunk_sweep"] = [measurement(m) for m in raw.get("predict_chunk_sweep", [])]
     raw["vader"] = measurement(raw["vader"])
     raw["predict"] = [measurement(m) for m in raw["predict"]]
     return raw
@@ -779,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
             work, corpus, args.tweets, args.model.resolve(), jobs_list
         )
         print("predict done", flush=True)
+        sizes = [int(size) for size in args.predict_chunk_sizes.split(",") if size.strip()]
+        if sizes:
+            results["predict_chunk_sweep"] = measure_predict_chunk_sizes(
+                work, corpus, args.tweets, args.model.resolve(), sizes
+            )
+            print("predict chunk-size sweep done", flush=True)
         results["seconds_total"] = time.perf_counter() - began
 
         section = render(results)

@@ -39,20 +39,22 @@ LOKY_MARKER = "loky"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A project with 120,000 labelled tweets, 245,000 election tweets and a small model."""
+    """A project with 360,000 labelled tweets, 245,000 election tweets and a small model."""
     root = tmp_path_factory.mktemp("signals")
     (root / "pyproject.toml").write_text("[project]\nname = 'signals'\n", encoding="utf-8")
     for folder in ("configs/elections", "data", "out"):
         (root / folder).mkdir(parents=True)
 
-    # SemEval tweets repeated 20 times with new ids; deduplicate is off so all are tokenized.
+    # SemEval tweets repeated 60 times with new ids; deduplicate is off so all are tokenized.
+    # Tokenizing them takes a few seconds, so a signal sent soon after the workers start lands
+    # while they work.
     with gzip.open(
         DATA / "semeval2017" / "twitter-2016train-A.txt.gz", "rt", encoding="utf-8", newline="\n"
     ) as handle:
         records = [line.rstrip("\n").split("\t", 2) for line in handle]
     with open(root / "data" / "train.tsv", "w", encoding="utf-8", newline="\n") as out:
         number = 0
-        for _ in range(20):
+        for _ in range(60):
             for _, label, text in records:
                 number += 1
                 out.write(f"{number}\t{label}\t{text}\n")

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -52,6 +53,9 @@ LOOPBACK_ANY_PORT = "127.0.0.1:0"
 # Seconds an interrupted or failed run waits for the chunks that workers hold to finish
 # before it kills the workers.
 STOP_TIMEOUT = 30
+
+# Seconds between checks that every worker process is still alive, while waiting for a chunk.
+POLL_SECONDS = 1.0
 
 # Seconds to wait for a connection to a dask scheduler.
 DASK_CONNECT_TIMEOUT = 30
@@ -141,19 +145,31 @@ def _stop_pool(executor: ProcessPoolExecutor) -> None:
     # Queued chunks are cancelled and the chunks that workers already hold finish, which takes
     # about one chunk's time. Workers are not terminated first: one killed while it writes its
     # result leaves half a message in the result pipe, and the pool's manager thread then
-    # blocks for ever reading it, so shutdown and even interpreter exit hang.
+    # blocks reading it (see below).
     processes = list((getattr(executor, "_processes", None) or {}).values())
     executor.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + STOP_TIMEOUT
+    # After a worker died, the others may wait for ever on a lock or pipe that it held, and
+    # their results are not used, so they are not waited for.
+    died = any(process.exitcode is not None for process in processes)
+    deadline = time.monotonic() + (0 if died else STOP_TIMEOUT)
     for process in processes:
         process.join(timeout=max(0.0, deadline - time.monotonic()))
     for process in processes:
         if process.is_alive():
-            # A chunk that does not finish in time: killing a worker that is computing, not
-            # writing, is safe.
-            logger.warning("Worker process %d did not stop in time; killing it", process.pid)
+            if not died:
+                # A chunk that does not finish in time: killing a worker that is computing,
+                # not writing, is safe.
+                logger.warning("Worker process %d did not stop in time; killing it", process.pid)
             process.kill()
             process.join(timeout=5)
+    manager = getattr(executor, "_executor_manager_thread", None)
+    if manager is not None and manager.is_alive():
+        # The manager thread may be blocked reading half a message from a killed worker. This
+        # process holds the pipe's other end, so closing it ends the read with an EOF error,
+        # and the thread then stops instead of keeping the interpreter from exiting.
+        with contextlib.suppress(Exception):
+            executor._result_queue._writer.close()
+        manager.join(timeout=5)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -201,7 +217,7 @@ def _process_map(function, items, extra, jobs, max_pending):
                 return
             label, future = pending.popleft()
             try:
-                result = future.result()
+                result = _wait_for(future, executor, label)
             except BrokenProcessPool:
                 raise _worker_died(label) from None
             except SeatcastError:
@@ -211,6 +227,22 @@ def _process_map(function, items, extra, jobs, max_pending):
             yield result
     finally:
         _stop_pool(executor)
+
+
+def _wait_for(future: Future, executor: ProcessPoolExecutor, label: str) -> Any:
+    """Return the future's result, or raise as soon as a worker process has died.
+
+    A worker killed while it writes a result leaves half a message in the result pipe. The
+    pool's manager thread then blocks reading it and never marks the pool broken, so waiting
+    for the future alone would hang.
+    """
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except FutureTimeoutError:
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            if any(process.exitcode is not None for process in processes):
+                raise _worker_died(label) from None
 
 
 # ---------------------------------------------------------------------------------------------
