@@ -120,6 +120,17 @@ def test_one_and_two_jobs_write_identical_files(tmp_path, new_children):
 
 
 @pytest.mark.slow
+def test_finished_pool_stops_without_warning(tmp_path, capsys):
+    # The pool's own thread reaps workers as they stop; a worker it reaped must not look
+    # alive and be killed. Small chunks make many short runs, each stopping a pool.
+    source = write_real_tweets(tmp_path / "in.csv", 600)
+    for run in range(6):
+        output = tmp_path / f"out{run}.jsonl"
+        assert main(["-q", "preprocess", str(source), "-o", str(output), "-j", "2", "--chunk-size", "7"]) == 0
+        assert "did not stop in time" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_one_and_two_jobs_write_identical_gzip_files(tmp_path):
     source = write_real_tweets(tmp_path / "in.csv", 2000)
     for jobs in ("1", "2"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -141,6 +142,17 @@ def _run_in_worker(argument: Any) -> Any:
     return function(argument, *extra)
 
 
+def _has_exited(process: multiprocessing.process.BaseProcess) -> bool:
+    """Tell whether a worker process has ended, whoever reaped it.
+
+    The pool's manager thread reaps workers too, and ``exitcode`` or ``is_alive()`` can miss an
+    exit that it reaped at the same moment. The sentinel becomes readable when the process
+    ends, so it answers without a race, and a process found running has not been reaped, so
+    its pid is still its own.
+    """
+    return bool(multiprocessing.connection.wait([process.sentinel], timeout=0))
+
+
 def _stop_pool(executor: ProcessPoolExecutor) -> None:
     # Queued chunks are cancelled and the chunks that workers already hold finish, which takes
     # about one chunk's time. Workers are not terminated first: one killed while it writes its
@@ -150,12 +162,12 @@ def _stop_pool(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=False, cancel_futures=True)
     # After a worker died, the others may wait for ever on a lock or pipe that it held, and
     # their results are not used, so they are not waited for.
-    died = any(process.exitcode is not None for process in processes)
+    died = any(_has_exited(process) for process in processes)
     deadline = time.monotonic() + (0 if died else STOP_TIMEOUT)
     for process in processes:
         process.join(timeout=max(0.0, deadline - time.monotonic()))
     for process in processes:
-        if process.is_alive():
+        if not _has_exited(process):
             if not died:
                 # A chunk that does not finish in time: killing a worker that is computing,
                 # not writing, is safe.
@@ -241,7 +253,7 @@ def _wait_for(future: Future, executor: ProcessPoolExecutor, label: str) -> Any:
             return future.result(timeout=POLL_SECONDS)
         except FutureTimeoutError:
             processes = list((getattr(executor, "_processes", None) or {}).values())
-            if any(process.exitcode is not None for process in processes):
+            if any(_has_exited(process) for process in processes):
                 raise _worker_died(label) from None
 
 
