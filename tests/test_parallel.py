@@ -255,7 +255,8 @@ def test_worker_killed_between_chunks_ends_run(tmp_path, new_children):
     def items():
         for label, chunk in numbered_items(60):
             if chunk[0] == 30:
-                victim = int(next(tmp_path.glob("pid-*")).read_text())
+                # The pid is read from the file's name: a worker may be rewriting its content.
+                victim = int(next(tmp_path.glob("pid-*")).name.removeprefix("pid-"))
                 os.kill(victim, signal.SIGKILL)
                 # Wait without reaping it: the pool must notice the death by itself.
                 while psutil.pid_exists(victim) and psutil.Process(victim).status() != psutil.STATUS_ZOMBIE:
