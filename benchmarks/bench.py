@@ -420,21 +420,27 @@ def ensure_model(model: Path) -> None:
     )
 
 
-def measure_predict(
-    work: Path, corpus: Path, tweets: int, model: Path, jobs_list: list[int]
-) -> list[Measurement]:
+def predict_arguments(work: Path, corpus: Path, tweets: int, model: Path, jobs: int) -> list[str]:
+    """Split the corpus in two party files once, write a predict config for ``jobs`` workers,
+    and return the ``seatcast predict`` arguments that run it."""
     first, second = work / "predict-a.csv", work / "predict-b.csv"
     if not first.exists():
         split_corpus(corpus, first, second, tweets)
+    config = work / "configs" / f"bench-{jobs}.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
+        PREDICT_CONFIG.format(model=model, first=first, second=second, jobs=jobs),
+        encoding="utf-8",
+    )
+    return ["predict", "--config", str(config), "--reports-dir", str(work / "reports")]
+
+
+def measure_predict(
+    work: Path, corpus: Path, tweets: int, model: Path, jobs_list: list[int]
+) -> list[Measurement]:
     results = []
     for jobs, resamples in [(jobs, None) for jobs in jobs_list] + [(max(jobs_list), 0)]:
-        config = work / "configs" / f"bench-{jobs}.yaml"
-        config.parent.mkdir(exist_ok=True)
-        config.write_text(
-            PREDICT_CONFIG.format(model=model, first=first, second=second, jobs=jobs),
-            encoding="utf-8",
-        )
-        arguments = ["predict", "--config", str(config), "--reports-dir", str(work / "reports")]
+        arguments = predict_arguments(work, corpus, tweets, model, jobs)
         name = f"seatcast predict, {jobs} job{'s' if jobs > 1 else ''}, {tweets:,} tweets"
         if resamples is not None:
             arguments += ["--resamples", str(resamples)]
@@ -447,17 +453,9 @@ def measure_predict_chunk_sizes(
     work: Path, corpus: Path, tweets: int, model: Path, sizes: list[int]
 ) -> list[Measurement]:
     """Time ``seatcast predict --jobs 2`` over the whole corpus for each chunk size."""
-    first, second = work / "predict-a.csv", work / "predict-b.csv"
-    if not first.exists():
-        split_corpus(corpus, first, second, tweets)
-    config = work / "configs" / "bench-sweep.yaml"
-    config.parent.mkdir(exist_ok=True)
-    config.write_text(
-        PREDICT_CONFIG.format(model=model, first=first, second=second, jobs=2), encoding="utf-8"
-    )
     results = []
     for size in sizes:
-        arguments = ["predict", "--config", str(config), "--reports-dir", str(work / "reports")]
+        arguments = predict_arguments(work, corpus, tweets, model, 2)
         arguments += ["--chunk-size", str(size)]
         name = f"seatcast predict, 2 jobs, --chunk-size {size}"
         command = seatcast_command(*arguments)

@@ -159,8 +159,8 @@ def test_india_sample_has_no_retweets(india_sample):
 
 
 def test_rows_without_filters_are_kept_whole(india_sample):
-    # With attribution by source and no filter, chunks are kept without a loop over rows;
-    # a user cap too high to bite sends the same rows through the row-by-row filter.
+    # With attribution by source and no filter, chunks are kept without a loop over rows. A
+    # user cap too high to drop anything sends the same rows through the row-by-row filter.
     body = INDIA_CONFIG.replace("BY", "source").replace("MULTI", "each")
     body = body.replace("drop_retweets: true", "drop_retweets: false").replace("DUPLICATES", "keep")
     whole, _, kept_whole = stream_counts(write_config(india_sample, body), india_sample)

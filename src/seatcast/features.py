@@ -403,7 +403,7 @@ class TokenCache:
     def expand(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the (document, column) pairs of cached token ids, one pair per occurrence.
 
-        ``ids`` lists the tokens of every document in order, and ``lengths`` says how many
+        ``ids`` lists the tokens of every document in order, and ``lengths`` gives how many
         belong to each document.
         """
         starts = self._starts.array()

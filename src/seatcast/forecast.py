@@ -586,7 +586,7 @@ def run_forecast(
         try:
             for labels, confidences in results:
                 kept = stream.kept.popleft()
-                if len(labels) != len(kept.lines):  # cannot happen; checked rather than trusted
+                if len(labels) != len(kept.lines):  # a worker returns one label per text sent
                     raise RuntimeError("a chunk's predictions do not match its rows")
                 if writer is not None:
                     writer.writerows(

@@ -143,7 +143,7 @@ def _run_in_worker(argument: Any) -> Any:
 
 
 def _has_exited(process: multiprocessing.process.BaseProcess) -> bool:
-    """Tell whether a worker process has ended, whoever reaped it.
+    """Check whether a worker process has ended, even if another thread reaped it.
 
     The pool's manager thread reaps workers too, and ``exitcode`` or ``is_alive()`` can miss an
     exit that it reaped at the same moment. The sentinel becomes readable when the process
@@ -177,7 +177,7 @@ def _stop_pool(executor: ProcessPoolExecutor) -> None:
     manager = getattr(executor, "_executor_manager_thread", None)
     if manager is not None and manager.is_alive():
         # The manager thread may be blocked reading half a message from a killed worker. This
-        # process holds the pipe's other end, so closing it ends the read with an EOF error,
+        # process has the pipe's other end open, so closing it ends the read with an EOF error,
         # and the thread then stops instead of keeping the interpreter from exiting.
         with contextlib.suppress(Exception):
             executor._result_queue._writer.close()

@@ -304,13 +304,12 @@ WHITESPACE_RE = re.compile(r"\s+")
 # A retweet starts with "RT @handle", possibly after quotes or spaces ("\"RT @x: ...").
 RETWEET_RE = re.compile(r"""[\s"'“”‘’]*RT\s*:?\s*@\w""", re.IGNORECASE)
 
-# Applied by clean to the tokens of one tweet, each with a line break before it and the last
-# one after it too (a token never contains a line break), so the few tokens that need Python
-# code are found in one C-level pass. Starting every match with a line break, rather than
-# ``^`` in multi-line mode, lets the regex engine jump from line to line. The "url" and
-# "caps" groups find cheap candidates that _replace_special checks exactly: a URL token
-# always has a ".", ":" or "/" after its first character, and an all-caps word starts with
-# a capital and has no lower-case letter.
+# Applied by clean to the tokens of one tweet, each after a line break (a token never contains
+# one), so the few tokens that need Python code are found in one C-level pass. A match starts
+# with the line break, not ``^`` in multi-line mode, so the regex engine jumps from line to
+# line. The "url" and "caps" groups find cheap candidates that _replace_special checks
+# exactly: a URL token has a ".", ":" or "/" after its first character, and an all-caps word
+# starts with a capital and has no lower-case letter.
 SPECIAL_TOKEN_RE = re.compile(
     rf"""
     \n (?:
@@ -683,18 +682,17 @@ def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -
     """
     if not texts:
         return []
-    if any("\0" in item for item in options.strip_emoticons):
+    lines = clean_chunk_lines(texts, options)
+    if lines is not None:
+        return split_token_lines(lines)
+    # Some tweets contain a NUL: the others are cleaned as a chunk, those one by one.
+    lines = clean_chunk_lines(["" if "\0" in text else text for text in texts], options)
+    if lines is None:
         return [clean(text, options) for text in texts]
-    with_nul = [index for index, text in enumerate(texts) if "\0" in text]
-    if with_nul:
-        joined = _SEPARATOR.join(["" if "\0" in text else text for text in texts])
-    else:
-        joined = _SEPARATOR.join(texts)
-    documents = split_token_lines(_clean_joined(joined, options))
-    if len(documents) != len(texts):  # cannot happen; checked rather than trusted
-        return [clean(text, options) for text in texts]
-    for index in with_nul:
-        documents[index] = clean(texts[index], options)
+    documents = split_token_lines(lines)
+    for index, text in enumerate(texts):
+        if "\0" in text:
+            documents[index] = clean(text, options)
     return documents
 
 
@@ -728,7 +726,8 @@ def clean_chunk_lines(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTI
     if joined.count("\0") != len(texts) - 1:
         return None
     lines = _clean_joined(joined, options)
-    if lines.count("\0") != len(texts) - 1:  # cannot happen; checked rather than trusted
+    # Every boundary line survives cleaning, so this only guards the format against a bug.
+    if lines.count("\0") != len(texts) - 1:
         return None
     return lines
 

@@ -142,7 +142,7 @@ class LinearScorer:
         if self._word is not None:
             self._word_ids.append(self._word.token_id(token))
         for cache in self._caches:
-            if cache.add(token) != token_id:  # cannot happen; checked rather than trusted
+            if cache.add(token) != token_id:  # the caches add tokens in the same order
                 raise RuntimeError("the token caches of LinearScorer are out of step")
         self._ids[token] = token_id
         return token_id
