@@ -73,6 +73,8 @@ SOURCES = [
 DEFAULT_MODEL = ROOT / "models" / "train.skops"
 SMALL_CORPUS = 100_000
 SEED = 2019
+# Tweets per chunk for the cold-cache measurement of the JSON Lines worker (the default chunk size).
+COLD_CHUNK = 5_000
 SAMPLE_INTERVAL_SECONDS = 0.05
 
 # Targets, as ratios measured in one run on one machine.
@@ -303,6 +305,27 @@ def measure_clean_loop(texts: list[str]) -> Measurement:
         texts,
         "the tokenizer alone, measured like the TweetTokenizer loops",
     )
+
+
+def measure_cold_chunks(texts: list[str]) -> Measurement:
+    """Time the JSON Lines worker over tweets seen once, starting from empty unit caches."""
+    from seatcast.config import PreprocessSettings
+    from seatcast.corpus import clean_to_jsonl
+    from seatcast.dataset import clean_options
+    from seatcast.units import clear_caches
+
+    options = clean_options(PreprocessSettings())
+    chunks = [texts[start : start + COLD_CHUNK] for start in range(0, len(texts), COLD_CHUNK)]
+    clear_caches()
+    measurement = time_loop(
+        f"seatcast clean_to_jsonl in chunks of {COLD_CHUNK:,}, distinct tweets, cold cache",
+        lambda chunk: clean_to_jsonl((range(len(chunk)), chunk), options),
+        chunks,
+        "each distinct source tweet once, so few units are already in the cache",
+    )
+    clear_caches()
+    measurement.tweets = len(texts)
+    return measurement
 
 
 def measure_vader(texts: list[str]) -> Measurement:
@@ -576,6 +599,7 @@ def render(results: dict) -> str:
             for m in (
                 *tokenizers,
                 results["clean_loop"],
+                *([results["cold_chunks"]] if results.get("cold_chunks") else []),
                 one,
                 two,
                 small_one,
@@ -609,6 +633,16 @@ def render(results: dict) -> str:
         f"| (for reference: seatcast `clean()` loop against the matching TweetTokenizer loop) | "
         f"{results['clean_loop'].rate / baseline.rate:.1f}× | | "
         f"{results['clean_loop'].cpu_rate / baseline.cpu_rate:.1f}× |",
+        *(
+            [
+                "| (for reference: the JSON Lines worker on each distinct tweet once, cold cache, "
+                f"against the matching TweetTokenizer loop) | "
+                f"{results['cold_chunks'].rate / baseline.rate:.1f}× | | "
+                f"{results['cold_chunks'].cpu_rate / baseline.cpu_rate:.1f}× |"
+            ]
+            if results.get("cold_chunks")
+            else []
+        ),
         f"| preprocess at 2 jobs ≥ {TARGET_TWO_JOBS_VS_ONE:g}× 1 job | {ratio_jobs:.2f}× | "
         f"{verdict(ratio_jobs, TARGET_TWO_JOBS_VS_ONE)} | "
         f"≤ {2 * one.cpu_seconds / two.cpu_seconds:.2f}× |",
@@ -750,6 +784,8 @@ def load_results(path: Path) -> dict:
 
     raw["tweet_tokenizer"] = [measurement(m) for m in raw["tweet_tokenizer"]]
     raw["clean_loop"] = measurement(raw["clean_loop"])
+    if raw.get("cold_chunks"):
+        raw["cold_chunks"] = measurement(raw["cold_chunks"])
     raw["preprocess"]["runs"] = {k: measurement(m) for k, m in raw["preprocess"]["runs"].items()}
     raw["chunk_sweep"] = [measurement(m) for m in raw.get("chunk_sweep", [])]
     raw["predict_chunk_sweep"] = [measurement(m) for m in raw.get("predict_chunk_sweep", [])]
@@ -796,6 +832,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         results["tweet_tokenizer"] = measure_tweet_tokenizer(sample)
         results["clean_loop"] = measure_clean_loop(sample)
+        results["cold_chunks"] = measure_cold_chunks(texts)
         print("tokenizer loops done", flush=True)
         results["preprocess"] = measure_preprocess(work, corpus, small, args.tweets, small_tweets)
         print("preprocess done", flush=True)

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from seatcast.cli import main
-from seatcast.preprocess import clean, clean_chunk_lines
+from seatcast.preprocess import clean, join_for_units
 
 from .conftest import DATA
 from .test_parallel import children_left, live_children
@@ -147,9 +147,9 @@ def test_raising_worker_names_line_and_leaves_no_output(tmp_path, monkeypatch, c
     def explode(texts, options):
         if any("explode" in text for text in texts):
             raise RuntimeError("tokenizer crashed")
-        return clean_chunk_lines(texts, options)
+        return join_for_units(texts, options)
 
-    monkeypatch.setattr("seatcast.corpus.clean_chunk_lines", explode)
+    monkeypatch.setattr("seatcast.corpus.join_for_units", explode)
     source = tmp_path / "in.csv"
     source.write_text("id,text\n" + "".join(f"{i},tweet {i}\n" for i in range(100)) + "100,explode\n", encoding="utf-8")
     output = tmp_path / "out.jsonl"

@@ -14,7 +14,7 @@ from seatcast.config import LimitSettings, RunSettings, SourceSpec
 from seatcast.corpus import clean_to_jsonl, preprocess_file
 from seatcast.errors import DataError, PipelineError
 from seatcast.io import RowLedger
-from seatcast.preprocess import CleanOptions, clean, clean_chunk_lines
+from seatcast.preprocess import CleanOptions, clean, join_for_units
 
 from .conftest import DATA
 
@@ -183,9 +183,9 @@ def test_worker_failure_names_line_and_leaves_no_output(tmp_path, monkeypatch):
     def explode(texts, options):
         if any("boom" in text for text in texts):
             raise RuntimeError("tokenizer crashed")
-        return clean_chunk_lines(texts, options)
+        return join_for_units(texts, options)
 
-    monkeypatch.setattr("seatcast.corpus.clean_chunk_lines", explode)
+    monkeypatch.setattr("seatcast.corpus.join_for_units", explode)
     # Rows start on lines 2 to 6; with two rows a chunk, "boom" is in the chunk from line 4.
     source = write_csv(tmp_path / "in.csv", ["a", "b", "c", "boom", "d"])
     with pytest.raises(

@@ -25,8 +25,16 @@ from pathlib import Path
 from seatcast.config import LimitSettings, RunSettings, SourceSpec
 from seatcast.io import RowLedger, read_chunks
 from seatcast.parallel import ordered_map
-from seatcast.preprocess import CleanOptions, clean_chunk, clean_chunk_lines
+from seatcast.preprocess import (
+    UNIT_CACHE_LIMIT,
+    CleanOptions,
+    clean_chunk,
+    clean_chunk_lines,
+    clean_units,
+    join_for_units,
+)
 from seatcast.report import atomic_path
+from seatcast.units import UnitCache, cache_for
 
 __all__ = ["clean_to_jsonl", "preprocess_file"]
 
@@ -69,8 +77,23 @@ def clean_to_jsonl(
             f"a batch needs one line number per tweet; got {len(lines)} line numbers for "
             f"{len(texts)} tweets"
         )
+    joined = join_for_units(texts, options)
+    if joined is not None:
+        payload = _units_to_jsonl(joined, lines, options)
+    else:
+        payload = _chunk_to_jsonl(texts, lines, options)
+    if compress:
+        # mtime=0 keeps the bytes the same from run to run and for any number of jobs.
+        payload = gzip.compress(payload, compresslevel=GZIP_LEVEL, mtime=0)
+    return len(lines), payload
+
+
+def _chunk_to_jsonl(texts: Sequence[str], lines: Sequence[int], options: CleanOptions) -> bytes:
+    """Encode a chunk that cannot be cleaned unit by unit as UTF-8 JSON Lines."""
     cleaned = clean_chunk_lines(texts, options)
-    if cleaned is None:
+    if cleaned is not None:
+        text = _token_lines_to_jsonl(cleaned, lines)
+    else:
         documents = clean_chunk(texts, options)
         # Built by hand, but the same text as json.dumps({"line": ..., "tokens": ...}).
         text = "".join(
@@ -79,14 +102,48 @@ def clean_to_jsonl(
                 for line, tokens in zip(lines, documents, strict=True)
             ]
         )
-    else:
-        text = _token_lines_to_jsonl(cleaned, lines)
     # A lone surrogate becomes "\udXXX", which inside a JSON string is a valid escape.
-    payload = text.encode("utf-8", "backslashreplace")
-    if compress:
-        # mtime=0 keeps the bytes the same from run to run and for any number of jobs.
-        payload = gzip.compress(payload, compresslevel=GZIP_LEVEL, mtime=0)
-    return len(lines), payload
+    return text.encode("utf-8", "backslashreplace")
+
+
+# The JSON Lines of a chunk from the units of seatcast.preprocess.join_for_units: each unit's
+# tokens as JSON strings, each followed by ", ", and a whole line between two tweets. Every
+# line number is a "%d" to fill in, so a "%" in a token is written "%%".
+# The forms are UTF-8 bytes, so no step works on a wide string because one tweet has an emoji.
+_UNITS_HEAD = b'{"line": %d, "tokens": ['
+_UNITS_BETWEEN = b"]}\n" + _UNITS_HEAD
+
+
+def _units_to_jsonl(joined: str, lines: Sequence[int], options: CleanOptions) -> bytes:
+    """Encode the tweets of ``joined`` as UTF-8 JSON Lines, unit by unit from a cache of each
+    unit's encoded tokens."""
+    text = b"".join([_UNITS_HEAD, _json_cache(options).join(joined), b"]}\n"])
+    # The last token of a tweet is followed by ", " too. Nothing else writes '", ]}': a
+    # token with a space in it is a phone number or an ellipsis, which hold no quote.
+    return text.replace(b'", ]}', b'"]}') % tuple(lines)
+
+
+def _json_cache(options: CleanOptions) -> UnitCache:
+    """Return this thread's cache of encoded units for ``options``."""
+    return cache_for(
+        ("json", options),
+        lambda: UnitCache(
+            lambda units: _encode_units(clean_units(units, options)),
+            UNIT_CACHE_LIMIT,
+            {"\0": _UNITS_BETWEEN},
+            joiner=b"",
+        ),
+    )
+
+
+def _encode_units(cleaned: str) -> list[bytes]:
+    """Encode the string of :func:`~seatcast.preprocess.clean_units` as one UTF-8 form per
+    unit: its tokens as JSON strings, each followed by ", "."""
+    # A raw NUL cannot survive escaping, so it marks where one unit's form ends.
+    text = '"' + _escape_token_lines(cleaned, '", \0"') + '", '
+    forms = text.encode("utf-8", "backslashreplace").split(b"\0")
+    # A unit without tokens comes out as "", which no token list can hold otherwise.
+    return [b"" if form == b'"", ' else form for form in forms]
 
 
 # The pieces of a chunk's JSON Lines text: the head of every line, and the text between two
@@ -102,29 +159,37 @@ def _token_lines_to_jsonl(cleaned: str, lines: Sequence[int]) -> str:
     """Encode the string of :func:`~seatcast.preprocess.clean_chunk_lines` as JSON Lines.
 
     The same text as one ``json.dumps({"line": ..., "tokens": ...})`` per tweet, built with
-    a few C-level passes over the whole chunk instead of Python code per tweet or token. The
-    chunk is escaped as one JSON string, where a line break between two tokens becomes the
-    two characters ``\\n`` and a NUL between two tweets becomes ``\\u0000``. An escaped
-    backslash (``\\\\``) is set aside first, so that a token holding a backslash followed by
-    "n" is never read as a line break.
+    a few C-level passes over the whole chunk instead of Python code per tweet or token.
+    """
+    text = (_LINE_HEAD + _escape_token_lines(cleaned, _BETWEEN_LINES) + '"]}\n') % tuple(lines)
+    # A tweet without tokens comes out as [""]. No token list can contain that text, because
+    # a quote inside a token is escaped.
+    return text.replace('"tokens": [""]}', '"tokens": []}')
+
+
+def _escape_token_lines(cleaned: str, between: str) -> str:
+    """Escape token lines as the inside of JSON strings: ``a", "b`` for the lines a and b,
+    with ``between`` in place of each NUL line and every "%" written "%%".
+
+    The text is escaped as one JSON string, where a line break between two tokens becomes
+    the two characters ``\\n`` and a NUL becomes ``\\u0000``. An escaped backslash
+    (``\\\\``) is set aside first, so that a token holding a backslash followed by "n" is
+    never read as a line break.
     """
     escaped = encode_basestring(cleaned)[1:-1].replace("%", "%%")
     # No raw control character survives escaping, so \x01 cannot clash with the text.
     has_backslash = "\\\\" in escaped
     if has_backslash:
         escaped = escaped.replace("\\\\", "\x01")
-    # A NUL line between two tweets has a line break on each side. The shorter forms come
-    # from tweets left without tokens, because those have no lines of their own.
+    # A NUL line has a line break on each side. The shorter forms come from tweets or units
+    # left without tokens, because those have no lines of their own.
     for boundary in _BOUNDARIES:
         if boundary in escaped:
-            escaped = escaped.replace(boundary, _BETWEEN_LINES)
+            escaped = escaped.replace(boundary, between)
     escaped = escaped.replace("\\n", '", "')
     if has_backslash:
         escaped = escaped.replace("\x01", "\\\\")
-    text = (_LINE_HEAD + escaped + '"]}\n') % tuple(lines)
-    # A tweet without tokens comes out as [""]. No token list can contain that text, because
-    # a quote inside a token is escaped.
-    return text.replace('"tokens": [""]}', '"tokens": []}')
+    return escaped
 
 
 def preprocess_file(

@@ -1,11 +1,13 @@
 """Tokenize and clean tweets.
 
-Everything here is a pure function of its arguments: no I/O, no pools and no module state that
-changes after import, so ``clean_chunk`` can run in any worker process.
+Every function here is a pure function of its arguments: no I/O and no pools, so
+``clean_chunk`` can run in any worker process. The only state is a bounded per-thread cache
+of cleaned text units (see :mod:`seatcast.units`), which never changes a result.
 
 ``tokenize`` splits a tweet into the tokens that NLTK's ``TweetTokenizer`` (NLTK 3.10) would
 return, with a few deliberate differences listed in ``docs/tokenizer.md``. It is one compiled
-``findall`` regex, built from the ordered tuple ``TOKEN_PATTERNS``.
+``findall`` regex, built from the ordered tuple ``TOKEN_PATTERNS`` of
+:mod:`seatcast.patterns`.
 
 ``clean`` tokenizes and then normalises each token according to a ``CleanOptions``: case,
 lengthening, URLs, mentions, hashtags, marker tokens and the removal of label emoticons.
@@ -15,18 +17,42 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from seatcast.errors import ConfigError
+from seatcast.patterns import (
+    EMOTICON_RE,
+    ENTITY_RE,
+    FAST_SYMBOL,
+    FAST_WORD,
+    HANDLE_RE,
+    LABEL_EMOTICONS,
+    LETTER,
+    NEGATIVE_EMOTICONS,
+    POSITIVE_EMOTICONS,
+    REPEATED_LETTER_RE,
+    REPEATED_SYMBOL_RE,
+    RETWEET_RE,
+    RUN_OF_FOUR_RE,
+    SPECIAL_TOKEN_RE,
+    TOKEN_PATTERNS,
+    TOKEN_RE,
+    URL_RE,
+    WHITESPACE_RE,
+    WORD_CHAR,
+)
+from seatcast.units import UnitCache, cache_for
 
 __all__ = [
     "DEFAULT_OPTIONS",
+    "FAST_SYMBOL",
+    "FAST_WORD",
     "LABEL_EMOTICONS",
     "LETTER",
     "NEGATIVE_EMOTICONS",
     "POSITIVE_EMOTICONS",
+    "REPEATED_SYMBOL_RE",
     "TOKEN_PATTERNS",
     "TOKEN_RE",
     "WORD_CHAR",
@@ -34,350 +60,13 @@ __all__ = [
     "clean",
     "clean_chunk",
     "clean_chunk_lines",
+    "clean_units",
     "is_retweet",
+    "join_for_units",
     "normalize_for_match",
     "split_token_lines",
     "tokenize",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Character classes
-# --------------------------------------------------------------------------------------------
-
-
-def _class_body(predicate, ranges: Iterable[range]) -> str:
-    """Build the body of a regex character class from the code points where ``predicate`` holds.
-
-    Code points are written as ``\\uXXXX`` / ``\\UXXXXXXXX`` escapes so the class survives
-    verbose mode and never contains a raw ``]``, ``-`` or ``\\``.
-    """
-    parts: list[str] = []
-    start = previous = -2
-    for code_point in (cp for block in ranges for cp in block):
-        if not predicate(chr(code_point)):
-            continue
-        if code_point != previous + 1:
-            if start >= 0:
-                parts.append(_class_range(start, previous))
-            start = code_point
-        previous = code_point
-    if start >= 0:
-        parts.append(_class_range(start, previous))
-    return "".join(parts)
-
-
-def _class_range(first: int, last: int) -> str:
-    def escape(code_point: int) -> str:
-        return f"\\u{code_point:04x}" if code_point <= 0xFFFF else f"\\U{code_point:08x}"
-
-    return escape(first) if first == last else f"{escape(first)}-{escape(last)}"
-
-
-# Only the Basic Multilingual Plane is scanned. With astral ranges in a class, Python's re
-# tests those ranges one by one, and the tokenizer ran five times slower on SemEval tweets.
-# Astral letters (such as the bold letters from U+1D400) are still word characters via ``\w``.
-_SCANNED_CODE_POINTS = (range(0x10000),)
-
-# Python's ``\w`` has no combining marks, so Devanagari vowel signs, accents written as
-# combining characters and U+FE0F would split words that NLTK (built on the ``regex``
-# module, whose ``\w`` includes marks) keeps whole.
-# NOTE: astral marks (Brahmi, Chakma and other historic or minority scripts) are not in
-# these classes, so words in those scripts split at each mark.
-_MARKS = _class_body(lambda c: unicodedata.category(c)[0] == "M", _SCANNED_CODE_POINTS)
-_LETTERS = _class_body(str.isalpha, _SCANNED_CODE_POINTS)
-# Upper- and lower-case letters, for finding all-caps words.
-_UPPER = _class_body(str.isupper, _SCANNED_CODE_POINTS)
-_LOWER = _class_body(str.islower, _SCANNED_CODE_POINTS)
-
-# A word character: Python's \w plus marks and the zero-width (non-)joiners used inside
-# Indic words. A letter is a BMP letter, mark or joiner (no digits, no underscore).
-WORD_CHAR = rf"[\w{_MARKS}\u200c\u200d]"
-LETTER = rf"[{_LETTERS}{_MARKS}\u200c\u200d]"
-
-# Emoji modifiers that belong to the character before them: text/emoji variation selectors,
-# the keycap mark and the five skin tones.
-_EMOJI_MODIFIER_CHARS = r"\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF"
-EMOJI_MODIFIER = rf"[{_EMOJI_MODIFIER_CHARS}]"
-
-
-# --------------------------------------------------------------------------------------------
-# Token patterns, in verbose mode: a literal space or # must be escaped
-# --------------------------------------------------------------------------------------------
-
-# Performance shortcut, not a token kind of its own: a word that no later pattern could
-# extend or split differently. The lookaheads list what lets a later pattern take over: a
-# joiner or emoji modifier right after the first letter (an emoji sequence), and after the
-# word the characters that continue a URL (including "www."), an e-mail address, a word or
-# a mouth-first emoticon such as d': or p^=. A word followed by any of them falls through to
-# the full patterns below, so the result is the same either way (a test checks this).
-FAST_WORD = rf"""
-    {LETTER} (?! [\u200d{_EMOJI_MODIFIER_CHARS}] ) {LETTER}*+ (?: ['’\-_]++ {LETTER}++ )*+
-    (?!
-        [\w’\-@:;=/*+{_EMOJI_MODIFIER_CHARS}]
-      | \. (?: [\w.+\-@] | (?<= (?i:www) \. ) )
-      | ' ['’\-_]*+ {LETTER}
-      | ['´^] [:;=8]
-    )
-"""
-
-# Performance shortcut like FAST_WORD: a symbol that starts no longer token, or a full stop
-# that starts neither an ellipsis nor an e-mail address. Runs of symbols are already cut to
-# three by then, and a following emoji modifier or joiner would start an emoji sequence.
-FAST_SYMBOL = rf"""
-    (?: [,!?"“”‘’…&$%] | \. (?! [^\S\r\n]*+ \. | [\w.+\-]{{0,63}}+ @ ) )
-    (?! [\u200d{_EMOJI_MODIFIER_CHARS}] )
-"""
-
-# Characters that may sit inside a URL but never end one: a URL followed by a full stop or a
-# closing quote keeps the stop or quote out. "…" is here because Twitter cuts long retweets
-# with it, right after a truncated link.
-_URL_TAIL_PUNCT = r"""`!;:'".,?«»“”‘’…"""
-
-URL = rf"""
-    (?i:
-        (?= [a-z0-9\-] )                     # cheap rejection of most other tokens
-        (?:
-            (?: https? | ftp ) : (?: /{{1,3}} | [a-z0-9%] )    # scheme, then slashes or host
-          | www\d{{0,3}} \.                                   # www. and www2.
-          | (?: [a-z0-9\-]{{1,63}}+ \. ){{1,10}}+ [a-z]{{2,13}} /   # host.tld/ with a path
-        )
-        (?:                                   # the rest, ending on a character that can end it:
-            [{_URL_TAIL_PUNCT}]*+             #   punctuation that cannot end a URL,
-            (?:
-                [^\s()<>{{}}\[\]{_URL_TAIL_PUNCT}]++   #   then a run that can,
-              | \( (?: [^\s()]{{0,255}}+ | \( [^\s()]{{0,255}}+ \) )*+ \)  #   or (...) nested once
-            )
-        )++
-      |
-        # A bare domain needs a common top-level domain, so "end.Next" and "it.thanks" (a missing
-        # space after a full stop) stay words.
-        (?<! @ )
-        (?: [a-z0-9] [a-z0-9\-]{{0,62}}+ \. ){{1,10}}+
-        (?: com | org | net | edu | gov | info | biz | io | co | uk | us | ca | au | in | pk
-          | de | fr | es | it | nl | ru | jp | cn | br | tv | me | ly | gl | news | app )
-        \b /? (?! @ )
-    )
-"""
-
-# North American style numbers such as 555-123-4567 or +1 (800) 555 1234. The digit
-# boundaries keep the pattern from cutting 11 digits out of a longer run of digits.
-PHONE = r"""
-    (?= [+(\d] ) (?<! \d )
-    (?: \+? [01] [\ *\-.)]{0,3}+ )?        # optional country code 0 or 1
-    (?: \(? \d{3} [\ *\-.)]{0,3}+ )?       # optional area code, maybe in brackets
-    \d{3} [\ *\-.)]{0,3}+ \d{4}            # exchange and line number
-    (?! \d )
-"""
-
-# Numbers with separators: 3.5, 1,000,000, 2015-08-07, 10:30, 1/2. Placed before emoticons
-# so the "8:" in "8:30" is not read as eyes and a mouth.
-NUMBER = r"""
-    [+\-]? \d++ (?: [,/.:\-] \d++ )++ [+\-]?
-"""
-
-# Placed before emoticons so that "@8tracks" is a handle and not the emoticon "@8".
-MENTION = rf"""
-    @ {WORD_CHAR}++
-"""
-
-EMOTICON = r"""
-    (?i:
-        [<>]? [:;=8] [\-o*'´^]? [)\](\[dp/:}{@|\\]      # eyes, nose, mouth: :-) ;P =D >:( :'(
-      | [)\](\[dp/:}{@|\\] [\-o*'´^]? [:;=8] [<>]?      # the same facing left: (-: D: ):
-      | </?3                                           # heart and broken heart
-      | \^ [_\-.]? \^                                  # ^^ ^_^ ^-^ ^.^
-      | - _+ - | > _+ <                                # -_- >_<
-    )
-"""
-
-# Angle-bracket tags such as "<url>" stay whole, so cleaned text can be tokenized again.
-HTML_TAG = r"""
-    < [^>\s]++ >
-"""
-
-ARROW = r"""
-    -++ > | < -++
-"""
-
-# A hashtag needs at least two word characters, so "#1" stays "#", "1" as in NLTK.
-HASHTAG = rf"""
-    \#++ {WORD_CHAR} (?: ['’\-]*+ {WORD_CHAR}++ )++
-"""
-
-EMAIL = r"""
-    [\w.+\-]{1,64}+ @ [\w\-]{1,63}+ (?: \. [\w\-]{1,63}+ )++
-"""
-
-# One emoji with its modifiers, or several joined by U+200D (ZWJ), such as 🤷‍♀️ or 👨‍👩‍👧.
-EMOJI_SEQUENCE = rf"""
-    \S (?:
-        {EMOJI_MODIFIER}++ (?: \u200d \S {EMOJI_MODIFIER}*+ )*+
-      | (?: \u200d \S {EMOJI_MODIFIER}*+ )++
-    )
-"""
-
-# Pairs of regional indicators (🇮🇳) and tag sequences (the flags of England, Scotland, Wales).
-FLAG = r"""
-    [\U0001F1E6-\U0001F1FF]{2}
-  | \U0001F3F4 [\U000E0020-\U000E007E]++ \U000E007F
-"""
-
-# Words with inner apostrophes, hyphens or underscores: don't, I'm, rock-n-roll, don’t.
-# At least three characters, beginning and ending with a letter.
-WORD_WITH_INNER = rf"""
-    {LETTER} (?: {LETTER} | ['’\-_] )+ {LETTER}
-"""
-
-PLAIN_WORD = rf"""
-    {WORD_CHAR}++
-"""
-
-# "..." and ". . ." as one token, not crossing a line break.
-ELLIPSIS = r"""
-    \. (?: [^\S\r\n]*+ \. )++
-"""
-
-OTHER = r"""
-    \S
-"""
-
-# Order matters because alternation takes the first pattern that matches at a position, not
-# the longest. URLs come before everything that would split them at ":" or "/". Phone numbers
-# and numbers come before emoticons (8:30) and words, and mentions before emoticons (@8).
-# Emoticons come before tags and arrows (<3, <-), and each word pattern before the looser one
-# after it. FAST_WORD and FAST_SYMBOL go first only because they cannot change the result.
-TOKEN_PATTERNS = (
-    FAST_WORD,
-    FAST_SYMBOL,
-    URL,
-    PHONE,
-    NUMBER,
-    MENTION,
-    EMOTICON,
-    HTML_TAG,
-    ARROW,
-    HASHTAG,
-    EMAIL,
-    EMOJI_SEQUENCE,
-    FLAG,
-    WORD_WITH_INNER,
-    PLAIN_WORD,
-    ELLIPSIS,
-    OTHER,
-)
-
-# The leading \s*+ skips whitespace inside the match, which is much faster than letting
-# findall try every pattern at every space. The single group makes findall return only the
-# token. Callers strip trailing whitespace first, because otherwise each trailing space would
-# start a failed match that rescans to the end (quadratic on long blank tails).
-TOKEN_RE = re.compile(
-    r"\s*+(" + "|".join(f"(?:{pattern})" for pattern in TOKEN_PATTERNS) + ")",
-    re.VERBOSE,
-)
-
-URL_RE = re.compile(URL, re.VERBOSE)
-EMOTICON_RE = re.compile(EMOTICON, re.VERBOSE)
-
-# NLTK's TweetTokenizer cuts every run of four or more identical characters that are not
-# letters or digits (whitespace and emoji included) to three before it tokenizes
-# ("!!!!!" -> "!!!").
-REPEATED_SYMBOL_RE = re.compile(r"(\W|_)\1{3,}")
-
-# Runs of four or more of one letter, the lengthening that reduce_len cuts to three.
-REPEATED_LETTER_RE = re.compile(r"([^\W\d_])\1{3,}")
-
-# Cheap test run on every tweet: any character four times in a row. Only the few tweets that
-# pass it pay for the two substitutions above (about 5% of SemEval tweets).
-RUN_OF_FOUR_RE = re.compile(r"(.)\1\1\1", re.DOTALL)
-
-# HTML character references with their semicolon. Named references without one ("&amp",
-# "&not") are left alone, because in tweets "&not" is more likely text than an entity.
-ENTITY_RE = re.compile(r"&(?:\#[0-9]{1,8}|\#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
-
-# A @handle as Twitter writes it: not preceded by a word character, so e-mail addresses keep
-# their local part.
-HANDLE_RE = re.compile(r"(?<![\w@])@\w+")
-
-WHITESPACE_RE = re.compile(r"\s+")
-
-# A retweet starts with "RT @handle", possibly after quotes or spaces ("\"RT @x: ...").
-RETWEET_RE = re.compile(r"""[\s"'“”‘’]*RT\s*:?\s*@\w""", re.IGNORECASE)
-
-# Applied by clean to the tokens of one tweet, each after a line break (a token never contains
-# one), so the few tokens that need Python code are found in one C-level pass. A match starts
-# with the line break, not ``^`` in multi-line mode, so the regex engine jumps from line to
-# line. The "url" and "caps" groups find cheap candidates that _replace_special checks
-# exactly: a URL token has a ".", ":" or "/" after its first character, and an all-caps word
-# starts with a capital and has no lower-case letter.
-SPECIAL_TOKEN_RE = re.compile(
-    rf"""
-    \n (?:
-        (?P<mention> @ (?! [\-*'´^:;=] ) [^\n]+ )      # "@:" and "@-:" are emoticons
-      | (?P<hashtag> \# [^\n]+ )
-      | (?P<url> [^\n.:/]++ [.:/] [^\n]* )
-      | (?P<caps> [{_UPPER}] [^\n{_LOWER}]*? [{_UPPER}] [^\n{_LOWER}]* (?= \n ) )
-    )
-    """,
-    re.VERBOSE,
-)
-
-# --------------------------------------------------------------------------------------------
-# Emoticons used to label NLTK twitter_samples
-# --------------------------------------------------------------------------------------------
-
-# The positive and negative halves of NLTK's twitter_samples were collected by searching for
-# happy and sad emoticons, so removing these keeps a model from learning the label from the
-# search term. The sets hold the emoticons found in those tweets (all but 4 of the 5,000
-# positive and 5 of the 5,000 negative tweets contain one as a token), plus spelling variants
-# such as "=)", ":-P" and ":[" that happen to be absent there. ": )" and ": (" are two
-# tokens, which clean removes as a pair.
-POSITIVE_EMOTICONS: frozenset[str] = frozenset(
-    {
-        ":)",
-        ":-)",
-        ": )",
-        ":]",
-        "=)",
-        "=]",
-        ":D",
-        ":-D",
-        "=D",
-        ":d",
-        ":p",
-        ":P",
-        ":-p",
-        ":-P",
-        ";)",
-        ";-)",
-        ";D",
-        ";p",
-        ";P",
-        ">:)",
-        ">:D",
-        ":')",
-        "(:",
-        "(-:",
-    }
-)
-NEGATIVE_EMOTICONS: frozenset[str] = frozenset(
-    {
-        ":(",
-        ":-(",
-        ": (",
-        ":[",
-        "=(",
-        ">:(",
-        ">:-(",
-        ":'(",
-        ":´(",
-        ";(",
-        "):",
-        ")-:",
-        "D:",
-    }
-)
-LABEL_EMOTICONS: frozenset[str] = POSITIVE_EMOTICONS | NEGATIVE_EMOTICONS
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,9 +365,11 @@ def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -
     Notes
     -----
     The chunk is cleaned as one string: the tweets joined by ``_SEPARATOR``, so each regex
-    pass runs once per chunk instead of once per tweet. No token can contain a line break, so
-    the NUL between two line breaks always comes out as a token of its own and tells where
-    one tweet's tokens end. Tweets that contain a NUL themselves are cleaned one by one.
+    pass runs once per chunk instead of once per tweet, and only over the units (runs of
+    non-space text) that this process has not cleaned before. No token can contain a line
+    break, so the NUL between two line breaks always comes out as a token of its own and
+    tells where one tweet's tokens end. Tweets that contain a NUL themselves are cleaned
+    one by one.
     """
     if not texts:
         return []
@@ -722,10 +413,17 @@ def clean_chunk_lines(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTI
     """
     if not texts or any("\0" in item for item in options.strip_emoticons):
         return None
-    joined = _SEPARATOR.join(texts)
-    if joined.count("\0") != len(texts) - 1:
+    text = _join_unescaped(texts)
+    if text is None:
         return None
-    lines = _clean_joined(joined, options)
+    if options._strip_pairs:
+        # A pair such as ": )" spans two units, so the units cannot be cleaned one by one.
+        lines = _clean_unescaped(text, options)
+    else:
+        lines = _unit_cache(options).join(text)
+        if "\n\n" in lines:
+            lines = _BLANK_LINES_RE.sub("\n", lines)
+        lines = lines.strip("\n")
     # Every boundary line survives cleaning, so this only guards the format against a bug.
     if lines.count("\0") != len(texts) - 1:
         return None
@@ -741,23 +439,94 @@ def split_token_lines(lines: str) -> list[list[str]]:
     return documents
 
 
+def join_for_units(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -> str | None:
+    """Join a chunk of tweets for cleaning unit by unit.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Tweets in order.
+    options : CleanOptions, default=DEFAULT_OPTIONS
+        How the tweets will be cleaned.
+
+    Returns
+    -------
+    str or None
+        The tweets with HTML entities unescaped and curly apostrophes straightened, joined
+        by a NUL between two line breaks. Cleaning each unit of it (see
+        :mod:`seatcast.units`) with :func:`clean_units` and putting the results in order
+        gives the tokens of :func:`clean_chunk_lines`, with a unit holding only a NUL
+        between two tweets. ``None`` when the chunk is empty, a tweet contains a NUL, or
+        ``options`` drop pairs of tokens, which may span two units.
+    """
+    if not texts or options._strip_pairs or any("\0" in item for item in options.strip_emoticons):
+        return None
+    return _join_unescaped(texts)
+
+
+def clean_units(units: list[str], options: CleanOptions = DEFAULT_OPTIONS) -> str:
+    """Clean the units of a string of :func:`join_for_units` in one batch.
+
+    Parameters
+    ----------
+    units : list of str
+        Units without a NUL in them.
+    options : CleanOptions, default=DEFAULT_OPTIONS
+        How to clean them.
+
+    Returns
+    -------
+    str
+        The tokens of each unit on lines of their own, unit after unit, with a line holding
+        only a NUL between two units: the format of :func:`clean_chunk_lines`, with units
+        in place of tweets.
+    """
+    return _clean_unescaped(_SEPARATOR.join(units), options)
+
+
 # Between two tweets of a chunk. A NUL can only be a token of its own (see clean_chunk).
 _SEPARATOR = "\n\0\n"
 
 # Two or more line breaks: where clean dropped a token.
 _BLANK_LINES_RE = re.compile(r"\n\n+")
 
+# The most units one cache (per thread and options) keeps before it is emptied. With units of
+# at most 64 characters, that bounds a cache at about 80 MB.
+UNIT_CACHE_LIMIT = 250_000
 
-def _clean_joined(text: str, options: CleanOptions) -> str:
-    """Clean tweets joined by ``_SEPARATOR``: the steps of ``clean`` on the whole chunk.
 
-    Returns the tokens one per line, with the NUL lines between tweets kept and no empty
-    lines, as :func:`clean_chunk_lines` describes.
-    """
+def _join_unescaped(texts: Sequence[str]) -> str | None:
+    """Join tweets by ``_SEPARATOR`` and do the steps of ``clean`` that come before the
+    tokenizer; ``None`` when a tweet contains a NUL."""
+    text = _SEPARATOR.join(texts)
+    if text.count("\0") != len(texts) - 1:
+        return None
     if "&" in text:
         text = ENTITY_RE.sub(_replace_entity, text)
     if "’" in text:
         text = text.replace("’", "'")
+    return text
+
+
+def _unit_cache(options: CleanOptions) -> UnitCache:
+    """Return this thread's cache of token lines for ``options``."""
+    return cache_for(
+        ("lines", options),
+        lambda: UnitCache(
+            lambda units: [part.strip("\n") for part in clean_units(units, options).split("\0")],
+            UNIT_CACHE_LIMIT,
+            {"\0": "\0"},
+        ),
+    )
+
+
+def _clean_unescaped(text: str, options: CleanOptions) -> str:
+    """Clean text that ``_join_unescaped`` has prepared: the rest of the steps of ``clean``,
+    for the whole string at once.
+
+    Returns the tokens one per line, with the NUL lines between tweets kept and no empty
+    lines, as :func:`clean_chunk_lines` describes.
+    """
     has_runs = RUN_OF_FOUR_RE.search(text) is not None
     # The first four letters of every letter run, such as "oooo".
     letter_runs: set[str] = set()

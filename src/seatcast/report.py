@@ -16,12 +16,13 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from seatcast.errors import ConfigError
 from seatcast.io import RejectedRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "atomic_path",
@@ -135,6 +136,8 @@ def write_rejected(path: Path, rows: Sequence[RejectedRow]) -> Path:
 
 def format_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     """Format a data frame as a plain-text table for the terminal."""
+    import pandas as pd
+
     formatted = frame.copy()
     for column in formatted.columns:
         if pd.api.types.is_float_dtype(formatted[column]):
@@ -203,6 +206,8 @@ def plot_confusion_matrix(
 
 def plot_seats(path: Path, table: pd.DataFrame, title: str) -> Path:
     """Plot forecast seats (with interval bars when present) against actual seats."""
+    import pandas as pd
+
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(max(5, 1.4 * len(table)), 4))
     positions = range(len(table))
