@@ -74,7 +74,7 @@ DEFAULT_MODEL = ROOT / "models" / "train.skops"
 SMALL_CORPUS = 100_000
 SEED = 2019
 # Tweets per chunk for the cold-cache measurement of the JSON Lines worker (the default chunk size).
-COLD_CHUNK = 5_000
+COLD_CHUNK = 2_000
 SAMPLE_INTERVAL_SECONDS = 0.05
 
 # Targets, as ratios measured in one run on one machine.

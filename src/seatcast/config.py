@@ -195,7 +195,7 @@ class RunSettings(_Section):
     """Settings of the parallel stages: workers, chunk size and backend."""
 
     jobs: Annotated[int, Field(ge=1, le=MAX_JOBS)] = 2
-    chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK_SIZE)] = 5000
+    chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK_SIZE)] = 2000
     backend: Literal["processes", "dask"] = "processes"
     scheduler: str | None = None
 
