@@ -25,7 +25,7 @@ from seatcast.preprocess import (
     join_for_units,
     split_token_lines,
 )
-from seatcast.units import UNIT_RE, UnitCache, cache_for
+from seatcast.units import MAX_CACHES, UNIT_RE, UnitCache, cache_for, clear_caches
 
 from .conftest import DATA, semeval_lines
 
@@ -229,3 +229,41 @@ def test_each_thread_gets_its_own_cache():
         assert results[index] == expected[index::4] + expected
     assert len({id(cache) for cache in seen.values()}) == 4
     assert all(isinstance(cache, UnitCache) for cache in seen.values())
+
+
+def test_cache_clears_at_character_budget():
+    cache = UnitCache(cleaned_by_whole_text, limit=10**6, max_characters=200)
+    # Distinct seven-letter words: 14 characters of unit and form each.
+    words = ["word" + chr(97 + index // 26) + chr(97 + index % 26) + "s" for index in range(100)]
+    for start in range(0, 100, 10):
+        text = " ".join(words[start : start + 10])
+        assert cache.join(text).split("\n") == clean(text)
+        # Cleared at the start of a call once past 200 characters: 14 kept words at most,
+        # plus the 10 of the call.
+        assert len(cache) <= 200 // 14 + 1 + 10
+
+
+def test_thread_keeps_few_caches():
+    clear_caches()
+    built = []
+    for index in range(MAX_CACHES + 3):
+        cache_for(("test", index), lambda: built.append(1) or UnitCache(cleaned_by_whole_text, 10))
+    # The least recently used ones were dropped, so asking again builds a new cache.
+    cache_for(("test", 0), lambda: built.append(1) or UnitCache(cleaned_by_whole_text, 10))
+    assert len(built) == MAX_CACHES + 4
+    cache_for(
+        ("test", MAX_CACHES + 2), lambda: built.append(1) or UnitCache(cleaned_by_whole_text, 10)
+    )
+    assert len(built) == MAX_CACHES + 4
+    clear_caches()
+
+
+def test_many_letter_runs_clean_like_whole_tweets():
+    # Ten distinct runs of four CJK letters a tweet: hundreds of runs in one chunk.
+    texts = [
+        " ".join(chr(0x4E00 + (index * 10 + k) % 5000) * 4 + f"x{index}" for k in range(10))
+        for index in range(300)
+    ]
+    options = CleanOptions()
+    assert clean_chunk(texts, options) == [clean(text, options) for text in texts]
+    assert "<elong>" in clean_chunk(texts[:1], options)[0]

@@ -490,8 +490,8 @@ _SEPARATOR = "\n\0\n"
 # Two or more line breaks: where clean dropped a token.
 _BLANK_LINES_RE = re.compile(r"\n\n+")
 
-# The most units one cache (per thread and options) keeps before it is emptied. With units of
-# at most 64 characters, that bounds a cache at about 80 MB.
+# Maximum number of units one cache (per thread and options) keeps before it is emptied. It
+# also has a budget of characters (see seatcast.units.UnitCache).
 UNIT_CACHE_LIMIT = 250_000
 
 
@@ -569,23 +569,33 @@ def _cut_symbol_run(match: re.Match[str], letter_runs: set[str]) -> str:
     return REPEATED_SYMBOL_RE.sub(r"\1\1\1", run)
 
 
+# Above this many distinct letter runs, _cut_lengthened_lines finds their lines with one regex
+# pass instead of one str.find pass per run.
+_FIND_RUNS_MAX = 16
+
+
 def _cut_lengthened_lines(joined: str, letter_runs: set[str], options: CleanOptions) -> str:
     """Apply ``_cut_lengthening`` to the tokens, written one per line in ``joined``, that
     contain one of ``letter_runs``.
 
     Tokens are parts of the text in which the runs were found, so a token with a letter run
-    contains one of them. ``str.find`` looks for each of the few runs much faster than a
-    regex can scan the whole chunk for runs.
+    contains one of them. ``str.find`` looks for each of a few runs much faster than a regex
+    can scan the whole chunk for runs; with many runs, one regex pass is faster.
     """
     line_starts: set[int] = set()
-    for run in letter_runs:
-        position = joined.find(run)
-        while position >= 0:
-            line_starts.add(joined.rfind("\n", 0, position) + 1)
-            line_end = joined.find("\n", position)
-            if line_end < 0:
-                break
-            position = joined.find(run, line_end)
+    if len(letter_runs) > _FIND_RUNS_MAX:
+        # Each str.find pass reads the whole text, so many runs take one regex pass instead.
+        for match in REPEATED_LETTER_RE.finditer(joined):
+            line_starts.add(joined.rfind("\n", 0, match.start()) + 1)
+    else:
+        for run in letter_runs:
+            position = joined.find(run)
+            while position >= 0:
+                line_starts.add(joined.rfind("\n", 0, position) + 1)
+                line_end = joined.find("\n", position)
+                if line_end < 0:
+                    break
+                position = joined.find(run, line_end)
     if not line_starts:
         return joined
     pieces: list[str] = []

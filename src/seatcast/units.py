@@ -19,14 +19,15 @@ import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import AnyStr
 
-__all__ = ["UNIT_RE", "UnitCache", "cache_for", "clear_caches"]
+__all__ = ["MAX_CACHES", "UNIT_RE", "UnitCache", "cache_for", "clear_caches"]
 
 # A unit: a run of non-space characters, joined to the next run across the gaps that a
-# token of seatcast.patterns can cross. Only two patterns take in whitespace: a phone
-# number ("555 1234", "(800) 555-1234"), whose gaps lie between a digit or one of "*-.)"
-# and a digit or one of "(*-.)", and an ellipsis written with spaces (". . ."), which goes
-# from "." to "." and, like the full-stop pattern that looks ahead for it, never across a
-# line break. A gap with a line break in it always ends a unit. Every other pattern and
+# token of seatcast.patterns can cross. Only two patterns take in whitespace. A phone number
+# ("555 1234", "(800) 555-1234") has its spaces between a digit or one of "*-.)" and a digit
+# or one of "(*-.)". An ellipsis written with spaces (". . .") goes from "." to "." across
+# any whitespace but \r and \n, and so does the look ahead of the full-stop pattern. So a
+# gap of whitespace without \r or \n between those characters joins two runs (U+2028 and
+# U+0085 included), and a gap with \r or \n always ends a unit. Every other pattern and
 # every lookaround stops at whitespace, so a gap is all the context a unit needs.
 UNIT_RE = re.compile(
     r"""
@@ -38,7 +39,7 @@ UNIT_RE = re.compile(
     re.VERBOSE,
 )
 
-# What a unit missing from the cache stands for in the first join. A control character,
+# Placeholder for a unit missing from the cache in the first join. A control character,
 # so a unit that contains it is rare; the join is then run again once the cache is full.
 _MARK = "\x01"
 
@@ -52,10 +53,14 @@ class UnitCache(dict):
         Takes a list of distinct units and returns their cleaned forms in the same order:
         strings or bytes, empty when nothing is left.
     limit : int
-        Cleared when it contains more than this many units at the start of a call.
+        Cleared when it contains more than this many units at the start of a call. One call
+        can add the units of its whole text on top.
     max_length : int, default=64
-        Longer units are cleaned but not kept: most are one-off links, and with ``limit``
-        this bounds the memory a cache can take, whatever the size of the input.
+        Longer units are cleaned but not kept: most are one-off links.
+    max_characters : int, default=6,000,000
+        Cleared, like at ``limit``, when the units and forms kept since the last clearing
+        add up to more characters than this. With ``limit`` it bounds the memory a cache
+        can take whatever the input, also when every unit is long and in a wide script.
     fixed : mapping of str to str or bytes, default={}
         Units with a known form, such as a separator, kept across clearing.
     joiner : str or bytes, default="\\n"
@@ -67,7 +72,17 @@ class UnitCache(dict):
     on the cache itself.
     """
 
-    __slots__ = ("_clean_many", "_fixed", "_mark", "_missed", "joiner", "limit", "max_length")
+    __slots__ = (
+        "_characters",
+        "_clean_many",
+        "_fixed",
+        "_mark",
+        "_missed",
+        "joiner",
+        "limit",
+        "max_characters",
+        "max_length",
+    )
 
     def __init__(
         self,
@@ -76,6 +91,7 @@ class UnitCache(dict):
         fixed: Mapping[str, AnyStr] | None = None,
         joiner: AnyStr = "\n",
         max_length: int = 64,
+        max_characters: int = 6_000_000,
     ) -> None:
         super().__init__(fixed or {})
         self._clean_many = clean_many
@@ -85,6 +101,8 @@ class UnitCache(dict):
         self.joiner = joiner
         self.limit = limit
         self.max_length = max_length
+        self.max_characters = max_characters
+        self._characters = 0
 
     def __missing__(self, unit: str) -> AnyStr:
         self._missed.append(unit)
@@ -96,9 +114,10 @@ class UnitCache(dict):
         A unit left without tokens adds an empty form; the caller removes what that leaves,
         such as an empty line.
         """
-        if len(self) > self.limit:
+        if len(self) > self.limit or self._characters > self.max_characters:
             self.clear()
             self.update(self._fixed)
+            self._characters = 0
         units = UNIT_RE.findall(text)
         self._missed = []
         joined = self.joiner.join(map(self.__getitem__, units))
@@ -120,13 +139,19 @@ class UnitCache(dict):
         else:
             # The text contains the mark itself: join again, now that every unit is known.
             joined = self.joiner.join(map(self.__getitem__, units))
-        for unit in fresh:
+        for unit, form in zip(fresh, cleaned, strict=True):
             if len(unit) > self.max_length:
                 del self[unit]
+            else:
+                self._characters += len(unit) + len(form)
         return joined
 
 
 _local = threading.local()
+
+# Caches kept per thread. A program that cleans with many different options drops the cache
+# used least recently instead of keeping one for every set of options.
+MAX_CACHES = 4
 
 
 def cache_for(key: Hashable, build: Callable[[], UnitCache]) -> UnitCache:
@@ -137,9 +162,13 @@ def cache_for(key: Hashable, build: Callable[[], UnitCache]) -> UnitCache:
     caches = getattr(_local, "caches", None)
     if caches is None:
         caches = _local.caches = {}
-    cache = caches.get(key)
+    cache = caches.pop(key, None)
     if cache is None:
-        cache = caches[key] = build()
+        if len(caches) >= MAX_CACHES:
+            del caches[next(iter(caches))]
+        cache = build()
+    # Re-inserted, so the dictionary's order runs from the least to the most recent use.
+    caches[key] = cache
     return cache
 
 

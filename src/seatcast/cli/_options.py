@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from seatcast.config import MAX_CHUNK_SIZE, LimitSettings
+from seatcast.config import MAX_CHUNK_SIZE, LimitSettings, RunSettings
 from seatcast.parallel import MAX_JOBS
 
 __all__ = [
@@ -105,24 +105,28 @@ def limit_settings(args: argparse.Namespace) -> LimitSettings:
     )
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, with_config: bool = True) -> None:
     """Add ``--jobs``, ``--chunk-size``, ``--backend`` and ``--scheduler``.
 
-    Each option overrides the config's ``run`` section when given.
+    Each option overrides the config's ``run`` section when given. Pass ``with_config=False``
+    for a command that reads no config, so the help shows the built-in defaults.
     """
+    defaults = RunSettings()
+    jobs_default = "the config's run.jobs" if with_config else str(defaults.jobs)
+    chunk_default = "the config's run.chunk_size" if with_config else f"{defaults.chunk_size:,}"
     group = parser.add_argument_group("parallel run")
     group.add_argument(
         "-j",
         "--jobs",
         type=job_count,
         default=None,
-        help="worker processes (1 runs in-process; default: the config's run.jobs)",
+        help=f"worker processes (1 runs in-process; default: {jobs_default})",
     )
     group.add_argument(
         "--chunk-size",
         type=chunk_size,
         default=None,
-        help="tweets sent to a worker at a time (default: the config's run.chunk_size)",
+        help=f"tweets sent to a worker at a time (default: {chunk_default})",
     )
     group.add_argument(
         "--backend",

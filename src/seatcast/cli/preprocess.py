@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="drop the emoticons that label emoticon-labelled sets such as :) and :(",
     )
     add_limit_options(parser)
-    add_run_options(parser)
+    add_run_options(parser, with_config=False)
     parser.set_defaults(func=run)
 
 
