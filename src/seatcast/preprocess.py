@@ -571,7 +571,7 @@ def _cut_symbol_run(match: re.Match[str], letter_runs: set[str]) -> str:
 
 # Above this many distinct letter runs, _cut_lengthened_lines finds their lines with one regex
 # pass instead of one str.find pass per run.
-_FIND_RUNS_MAX = 16
+_FIND_RUNS_MAX = 128
 
 
 def _cut_lengthened_lines(joined: str, letter_runs: set[str], options: CleanOptions) -> str:
