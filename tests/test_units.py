@@ -158,7 +158,7 @@ def test_units_write_the_json_lines_of_json_dumps(texts, settings_):
     assert payload == expected.encode("utf-8")
 
 
-def test_pairs_of_tokens_are_not_cleaned_unit_by_unit():
+def test_token_pairs_clean_whole_chunk():
     options = CleanOptions(strip_emoticons=frozenset({": )"}))
     assert join_for_units(["great : ) day"], options) is None
     # The whole-chunk path still drops the pair.
@@ -174,7 +174,7 @@ def cleaned_by_whole_text(units: list[str]) -> list[str]:
     return [part.strip("\n") for part in clean_units(units, CleanOptions()).split("\x00")]
 
 
-def test_cache_stays_within_its_limit_and_gives_the_same_text():
+def test_cache_stays_within_limit():
     tweets = real_tweets(400)
     text = "\n\x00\n".join(tweets)
     unbounded = UnitCache(cleaned_by_whole_text, limit=10**9, fixed={"\x00": "\x00"})

@@ -1,7 +1,7 @@
 """The regular expressions and emoticon sets that seatcast's tokenizer is built from.
 
 Nothing here runs at call time: the module builds its character classes, compiles its
-patterns once at import and holds no state after that. :mod:`seatcast.preprocess` uses
+patterns once at import and keeps no state after that. :mod:`seatcast.preprocess` uses
 them to tokenize and clean tweets, and re-exports the public names.
 
 ``TOKEN_PATTERNS`` is the ordered tuple of named, commented parts that ``TOKEN_RE`` joins

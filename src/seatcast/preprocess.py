@@ -368,7 +368,7 @@ def clean_chunk(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS) -
     pass runs once per chunk instead of once per tweet, and only over the units (runs of
     non-space text) that this process has not cleaned before. No token can contain a line
     break, so the NUL between two line breaks always comes out as a token of its own and
-    tells where one tweet's tokens end. Tweets that contain a NUL themselves are cleaned
+    marks where one tweet's tokens end. Tweets that contain a NUL themselves are cleaned
     one by one.
     """
     if not texts:
@@ -411,9 +411,7 @@ def clean_chunk_lines(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTI
     lists saves their cost when the caller can work on the string as a whole, as the JSON
     Lines writer and the linear scorer do.
     """
-    if not texts or any("\0" in item for item in options.strip_emoticons):
-        return None
-    text = _join_unescaped(texts)
+    text = _join_unescaped(texts, options)
     if text is None:
         return None
     if options._strip_pairs:
@@ -459,9 +457,9 @@ def join_for_units(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTIONS
         between two tweets. ``None`` when the chunk is empty, a tweet contains a NUL, or
         ``options`` drop pairs of tokens, which may span two units.
     """
-    if not texts or options._strip_pairs or any("\0" in item for item in options.strip_emoticons):
+    if options._strip_pairs:
         return None
-    return _join_unescaped(texts)
+    return _join_unescaped(texts, options)
 
 
 def clean_units(units: list[str], options: CleanOptions = DEFAULT_OPTIONS) -> str:
@@ -495,9 +493,15 @@ _BLANK_LINES_RE = re.compile(r"\n\n+")
 UNIT_CACHE_LIMIT = 250_000
 
 
-def _join_unescaped(texts: Sequence[str]) -> str | None:
+def _join_unescaped(texts: Sequence[str], options: CleanOptions) -> str | None:
     """Join tweets by ``_SEPARATOR`` and do the steps of ``clean`` that come before the
-    tokenizer; ``None`` when a tweet contains a NUL."""
+    tokenizer.
+
+    Returns ``None`` when the chunk is empty or a NUL is in a tweet or in an emoticon to strip,
+    because a NUL marks where one tweet ends.
+    """
+    if not texts or any("\0" in item for item in options.strip_emoticons):
+        return None
     text = _SEPARATOR.join(texts)
     if text.count("\0") != len(texts) - 1:
         return None
@@ -579,8 +583,8 @@ def _cut_lengthened_lines(joined: str, letter_runs: set[str], options: CleanOpti
     contain one of ``letter_runs``.
 
     Tokens are parts of the text in which the runs were found, so a token with a letter run
-    contains one of them. ``str.find`` looks for each of a few runs much faster than a regex
-    can scan the whole chunk for runs; with many runs, one regex pass is faster.
+    contains one of them. For a few runs, one ``str.find`` pass per run is much faster than a
+    regex scan of the whole chunk. For many runs, the one regex pass is faster.
     """
     line_starts: set[int] = set()
     if len(letter_runs) > _FIND_RUNS_MAX:
