@@ -5,9 +5,10 @@ One run of this script:
 1. builds a corpus of ``--tweets`` tweets (default 1,000,000) by resampling, with a fixed
    seed, the real tweets shipped in data/semeval2017, data/india2019 and data/twitter_samples;
 2. times NLTK's TweetTokenizer in a one-process loop over a subsample held in memory;
-3. runs ``seatcast preprocess`` on the whole corpus at 1 and 2 jobs, and on its first 100,000
-   rows, as separate commands with start-up and file I/O included. It checks that 1 and 2 jobs
-   write the same bytes and records each command's peak memory;
+3. runs ``seatcast preprocess`` on the whole corpus at 1 and 2 jobs, ``--repeats`` times each
+   (default 3), alternating, and once each on its first 100,000 rows, as separate commands
+   with start-up and file I/O included. The ratios use the median run of each. It checks
+   that every run writes the same bytes and records each command's peak memory;
 4. sweeps ``--chunk-size`` for ``seatcast preprocess`` at 2 jobs on a smaller corpus;
 5. runs ``seatcast predict`` with the binary model over the whole corpus, and times VADER's
    ``polarity_scores`` in a one-process loop over a subsample;
@@ -38,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -341,18 +342,35 @@ def measure_vader(texts: list[str]) -> Measurement:
 
 
 def measure_preprocess(
-    work: Path, corpus: Path, small: Path, tweets: int, small_tweets: int
+    work: Path, corpus: Path, small: Path, tweets: int, small_tweets: int, repeats: int
 ) -> dict:
+    """Run preprocess on the whole corpus ``repeats`` times at 1 and at 2 jobs, alternating,
+    and once on the small corpus at each."""
     runs = {}
-    for jobs in (1, 2):
-        output = work / f"tokens-{jobs}job.jsonl"
-        runs[f"full_{jobs}"] = run_command(
-            f"seatcast preprocess, {jobs} job{'s' if jobs > 1 else ''}, {tweets:,} tweets",
-            seatcast_command("preprocess", str(corpus), "-o", str(output), "--jobs", str(jobs)),
-            tweets,
-            work,
+    repeated: dict[str, list[Measurement]] = {"1": [], "2": []}
+    digests = set()
+    for repeat in range(1, repeats + 1):
+        for jobs in (1, 2):
+            output = work / f"tokens-{jobs}job.jsonl"
+            repeated[str(jobs)].append(
+                run_command(
+                    f"seatcast preprocess, {jobs} job{'s' if jobs > 1 else ''}, {tweets:,} "
+                    f"tweets, run {repeat} of {repeats}",
+                    seatcast_command(
+                        "preprocess", str(corpus), "-o", str(output), "--jobs", str(jobs)
+                    ),
+                    tweets,
+                    work,
+                )
+            )
+            digests.add(file_digest(output))
+    for jobs, measurements in repeated.items():
+        median = sorted(measurements, key=lambda m: m.seconds)[len(measurements) // 2]
+        runs[f"full_{jobs}"] = replace(
+            median,
+            name=f"seatcast preprocess, {jobs} job{'s' if jobs != '1' else ''}, {tweets:,} "
+            f"tweets, median of {len(measurements)} runs",
         )
-    identical = file_digest(work / "tokens-1job.jsonl") == file_digest(work / "tokens-2job.jsonl")
     for jobs in (1, 2):
         output = work / f"tokens-small-{jobs}job.jsonl"
         runs[f"small_{jobs}"] = run_command(
@@ -361,7 +379,7 @@ def measure_preprocess(
             small_tweets,
             work,
         )
-    return {"runs": runs, "identical": identical}
+    return {"runs": runs, "identical": len(digests) == 1, "repeats": repeated}
 
 
 def measure_chunk_sizes(
@@ -665,6 +683,7 @@ def render(results: dict) -> str:
                     f"| (for reference: {measurement.name.split(', ', 1)[1]}, against VADER) "
                     f"| {measurement.rate / vader.rate:.2f}× | | {cpu_ratio(measurement, vader)} |"
                 )
+    lines += ["", *repeats_table(results["preprocess"].get("repeats") or {})]
     sweeps = (
         ("chunk_sweep", "`seatcast preprocess --jobs 2`"),
         ("predict_chunk_sweep", "`seatcast predict --jobs 2` (with the bootstrap)"),
@@ -675,6 +694,27 @@ def render(results: dict) -> str:
             lines += ["", *sweep_table(sweep, command)]
     lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
+
+
+def repeats_table(repeated: dict[str, list[Measurement]]) -> list[str]:
+    """Return the lines of the table of every whole-corpus preprocess run."""
+    ones, twos = repeated.get("1", []), repeated.get("2", [])
+    if not ones or len(ones) != len(twos):
+        return []
+    return [
+        f"Every run of `seatcast preprocess` on the whole corpus, in the order run (1 job, then "
+        f"2 jobs, {len(ones)} times). The tables above use the median run of each.",
+        "",
+        "| Run | 1 job wall s | 1 job CPU s | 2 jobs wall s | 2 jobs CPU s | 2 jobs / 1 job | "
+        "Load before |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {number} | {one.seconds:,.2f} | {one.cpu_seconds:,.2f} | {two.seconds:,.2f} | "
+            f"{two.cpu_seconds:,.2f} | {one.seconds / two.seconds:.2f}× | "
+            f"{one.load_before:.2f}, {two.load_before:.2f} |"
+            for number, (one, two) in enumerate(zip(ones, twos, strict=True), start=1)
+        ),
+    ]
 
 
 def sweep_table(sweep: list[Measurement], command: str) -> list[str]:
@@ -720,6 +760,13 @@ def write_doc(section: str) -> None:
 # Main
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return number
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -730,6 +777,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=100_000,
         help="tweets the in-memory baseline loops run over (default: 100,000)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=positive_int,
+        default=3,
+        help="runs of preprocess at 1 and at 2 jobs on the whole corpus, alternating; the "
+        "ratios use the median run of each (default: 3)",
     )
     parser.add_argument(
         "--sweep-tweets",
@@ -787,6 +841,10 @@ def load_results(path: Path) -> dict:
     if raw.get("cold_chunks"):
         raw["cold_chunks"] = measurement(raw["cold_chunks"])
     raw["preprocess"]["runs"] = {k: measurement(m) for k, m in raw["preprocess"]["runs"].items()}
+    raw["preprocess"]["repeats"] = {
+        jobs: [measurement(m) for m in runs]
+        for jobs, runs in raw["preprocess"].get("repeats", {}).items()
+    }
     raw["chunk_sweep"] = [measurement(m) for m in raw.get("chunk_sweep", [])]
     raw["predict_chunk_sweep"] = [measurement(m) for m in raw.get("predict_chunk_sweep", [])]
     raw["vader"] = measurement(raw["vader"])
@@ -834,7 +892,9 @@ def main(argv: list[str] | None = None) -> int:
         results["clean_loop"] = measure_clean_loop(sample)
         results["cold_chunks"] = measure_cold_chunks(texts)
         print("tokenizer loops done", flush=True)
-        results["preprocess"] = measure_preprocess(work, corpus, small, args.tweets, small_tweets)
+        results["preprocess"] = measure_preprocess(
+            work, corpus, small, args.tweets, small_tweets, args.repeats
+        )
         print("preprocess done", flush=True)
         sizes = [int(size) for size in args.chunk_sizes.split(",") if size.strip()]
         if sizes:

@@ -5,9 +5,10 @@ It takes a top-level function, an iterable of ``(label, argument)`` pairs and a 
 extra arguments, and yields ``function(argument, *extra)`` for each pair in input order.
 
 * ``jobs=1`` calls the function in this process, one chunk at a time.
-* ``backend="processes"`` starts ``jobs`` worker processes once for the whole run. The extra
-  arguments reach each worker once, when it starts (inherited through ``fork`` on Linux and
-  macOS, pickled once per worker elsewhere); each chunk then sends only its argument. At most
+* ``backend="processes"`` shares the chunks between this process and ``jobs - 1`` worker
+  processes, started once for the whole run (see :mod:`seatcast.pool`). The extra arguments
+  reach each worker once, when it starts (inherited through ``fork`` on Linux and macOS,
+  pickled once per worker elsewhere); each chunk then sends only its argument. At most
   ``max_pending`` chunks are in flight, so the input is read while earlier chunks are being
   processed, and memory stays bounded however long the input is.
 * ``backend="dask"`` submits the same function to a ``dask.distributed`` cluster: the one at
@@ -18,26 +19,20 @@ extra arguments, and yields ``function(argument, *extra)`` for each pair in inpu
 A worker that raises ends the run with :class:`~seatcast.errors.PipelineError` naming the
 chunk's label, for example ``data/x.csv line 2001``. A worker process that dies (killed by a
 signal or by the out-of-memory killer) ends it the same way instead of hanging. On any early
-exit, including Ctrl-C, pending chunks are cancelled and the worker processes are stopped.
+exit, including Ctrl-C, pending chunks are dropped and the worker processes are stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import multiprocessing.connection
 import os
-import signal
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from seatcast.errors import ConfigError, PipelineError, SeatcastError
+from seatcast.pool import WORKER_DEPTH, describe_failure, shared_map
 
 __all__ = ["BACKENDS", "MAX_JOBS", "ordered_map", "resolve_jobs"]
 
@@ -50,13 +45,6 @@ MAX_JOBS = 256
 
 # HTTP address of a local Dask cluster's scheduler: loopback, with a free port chosen by the OS.
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
-
-# Seconds an interrupted or failed run waits for the chunks that workers hold to finish
-# before it kills the workers.
-STOP_TIMEOUT = 30
-
-# Seconds between checks that every worker process is still alive, while waiting for a chunk.
-POLL_SECONDS = 1.0
 
 # Seconds to wait for a connection to a dask scheduler.
 DASK_CONNECT_TIMEOUT = 30
@@ -99,10 +87,6 @@ def resolve_jobs(jobs: int) -> int:
     return jobs
 
 
-def _describe_failure(label: str, error: BaseException) -> str:
-    return f"a worker failed on the chunk at {label}: {type(error).__name__}: {error}"
-
-
 # ---------------------------------------------------------------------------------------------
 # In this process
 
@@ -114,147 +98,8 @@ def _serial_map(function, items, extra):
         except SeatcastError:
             raise
         except Exception as error:
-            raise PipelineError(_describe_failure(label, error)) from error
+            raise PipelineError(describe_failure(label, error)) from error
         yield result
-
-
-# ---------------------------------------------------------------------------------------------
-# Process pool
-
-# The function and extra arguments of the pool this worker process belongs to, set once by
-# _init_worker when the process starts.
-_WORKER_TASK: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
-
-
-def _init_worker(function: Callable[..., Any], extra: tuple[Any, ...]) -> None:
-    global _WORKER_TASK
-    # Ctrl-C reaches every process in the terminal's process group. Workers ignore it and the
-    # parent stops them, so the user sees one message instead of a traceback per worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A forked worker inherits the parent's SIGTERM handler; restore the default so that the
-    # parent's terminate() ends it quietly.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_TASK = (function, extra)
-
-
-def _run_in_worker(argument: Any) -> Any:
-    function, extra = _WORKER_TASK
-    return function(argument, *extra)
-
-
-def _has_exited(process: multiprocessing.process.BaseProcess) -> bool:
-    """Check whether a worker process has ended, even if another thread reaped it.
-
-    The pool's manager thread reaps workers too, and ``exitcode`` or ``is_alive()`` can miss an
-    exit that it reaped at the same moment. The sentinel becomes readable when the process
-    ends, so it answers without a race, and a process found running has not been reaped, so
-    its pid is still its own.
-    """
-    return bool(multiprocessing.connection.wait([process.sentinel], timeout=0))
-
-
-def _stop_pool(executor: ProcessPoolExecutor) -> None:
-    # Queued chunks are cancelled and the chunks that workers already hold finish, which takes
-    # about one chunk's time. Workers are not terminated first: one killed while it writes its
-    # result leaves half a message in the result pipe, and the pool's manager thread then
-    # blocks reading it (see below).
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    # After a worker died, the others may wait for ever on a lock or pipe that it held, and
-    # their results are not used, so they are not waited for.
-    died = any(_has_exited(process) for process in processes)
-    deadline = time.monotonic() + (0 if died else STOP_TIMEOUT)
-    for process in processes:
-        process.join(timeout=max(0.0, deadline - time.monotonic()))
-    for process in processes:
-        if not _has_exited(process):
-            if not died:
-                # A chunk that does not finish in time: killing a worker that is computing,
-                # not writing, is safe.
-                logger.warning("Worker process %d did not stop in time; killing it", process.pid)
-            process.kill()
-            process.join(timeout=5)
-    manager = getattr(executor, "_executor_manager_thread", None)
-    if manager is not None and manager.is_alive():
-        # The manager thread may be blocked reading half a message from a killed worker. This
-        # process has the pipe's other end open, so closing it ends the read with an EOF error,
-        # and the thread then stops instead of keeping the interpreter from exiting.
-        with contextlib.suppress(Exception):
-            executor._result_queue._writer.close()
-        manager.join(timeout=5)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers in milliseconds and lets them inherit what the parent has loaded
-    # (the model, functions defined in a notebook). Windows has only spawn.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-def _worker_died(label: str) -> PipelineError:
-    return PipelineError(
-        f"a worker process died while processing the chunk at {label} or a chunk after it "
-        "(killed by a signal or out of memory); no output was kept. Run again, or lower "
-        "--jobs or --chunk-size if memory is short."
-    )
-
-
-def _process_map(function, items, extra, jobs, max_pending):
-    executor = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=_mp_context(),
-        initializer=_init_worker,
-        initargs=(function, extra),
-    )
-    logger.debug("Started a pool of %d worker processes", jobs)
-    pending: deque[tuple[str, Future]] = deque()
-    try:
-        iterator = iter(items)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < max_pending:
-                try:
-                    label, argument = next(iterator)
-                except StopIteration:
-                    exhausted = True
-                    break
-                try:
-                    future = executor.submit(_run_in_worker, argument)
-                except BrokenProcessPool:
-                    # The pool broke while earlier chunks were in flight; the oldest of them
-                    # is the first whose output is lost.
-                    raise _worker_died(pending[0][0] if pending else label) from None
-                pending.append((label, future))
-            if not pending:
-                return
-            label, future = pending.popleft()
-            try:
-                result = _wait_for(future, executor, label)
-            except BrokenProcessPool:
-                raise _worker_died(label) from None
-            except SeatcastError:
-                raise
-            except Exception as error:
-                raise PipelineError(_describe_failure(label, error)) from error
-            yield result
-    finally:
-        _stop_pool(executor)
-
-
-def _wait_for(future: Future, executor: ProcessPoolExecutor, label: str) -> Any:
-    """Return the future's result, or raise as soon as a worker process has died.
-
-    A worker killed while it writes a result leaves half a message in the result pipe. The
-    pool's manager thread then blocks reading it and never marks the pool broken, so waiting
-    for the future alone would hang.
-    """
-    while True:
-        try:
-            return future.result(timeout=POLL_SECONDS)
-        except FutureTimeoutError:
-            processes = list((getattr(executor, "_processes", None) or {}).values())
-            if any(_has_exited(process) for process in processes):
-                raise _worker_died(label) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,7 +212,7 @@ def _dask_map_quietly(function, items, extra, jobs, max_pending, scheduler):
                 # A worker that dies is replaced by its nanny and the chunk is retried. After
                 # distributed.scheduler.allowed-failures retries, the chunk fails with
                 # KilledWorker, which is caught here.
-                raise PipelineError(_describe_failure(label, error)) from error
+                raise PipelineError(describe_failure(label, error)) from error
             yield result
     finally:
         for _, future in pending:
@@ -412,15 +257,18 @@ def ordered_map(
         Arguments passed after each item's argument, such as options or a model. They are
         sent to each worker once, not with every chunk.
     jobs : int, default=1
-        Worker processes; 1 runs in this process (unless ``backend`` is ``'dask'``).
+        Processes that work on chunks, this one included: 1 runs every chunk in this process,
+        and 2 or more add ``jobs - 1`` worker processes. With ``'dask'``, the workers of a
+        local cluster.
     backend : {'processes', 'dask'}, default='processes'
         Where the chunks run.
     scheduler : str, default=None
         Address of a running Dask scheduler, such as ``tcp://10.0.0.5:8786``; with the dask
         backend, a local cluster of ``jobs`` workers when ``None``.
     max_pending : int, default=None
-        Chunks in flight at once; ``2 * jobs`` when ``None`` (with a remote Dask scheduler,
-        twice its worker threads). It bounds memory.
+        Chunks in flight at once. When ``None``: ``4 * jobs`` with processes, enough for each
+        worker to hold :data:`~seatcast.pool.WORKER_DEPTH` chunks; ``2 * jobs`` with Dask
+        (with a remote scheduler, twice its worker threads). It bounds memory.
 
     Returns
     -------
@@ -452,4 +300,4 @@ def ordered_map(
         )
     if jobs == 1:
         return _serial_map(function, items, extra)
-    return _process_map(function, items, extra, jobs, max_pending or 2 * jobs)
+    return shared_map(function, items, extra, jobs, max_pending or (WORKER_DEPTH + 1) * jobs)

@@ -120,13 +120,14 @@ def add_run_options(parser: argparse.ArgumentParser, *, with_config: bool = True
         "--jobs",
         type=job_count,
         default=None,
-        help=f"worker processes (1 runs in-process; default: {jobs_default})",
+        help=f"processes that share the chunks, this command included (1 runs in-process; "
+        f"default: {jobs_default})",
     )
     group.add_argument(
         "--chunk-size",
         type=chunk_size,
         default=None,
-        help=f"tweets sent to a worker at a time (default: {chunk_default})",
+        help=f"tweets in one chunk (default: {chunk_default})",
     )
     group.add_argument(
         "--backend",

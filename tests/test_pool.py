@@ -1,0 +1,120 @@
+"""The shared process pool: this process and its workers both work on chunks, in order."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+import pytest
+
+from seatcast.errors import PipelineError
+from seatcast.parallel import ordered_map
+from seatcast.pool import PIPE_BYTES, WORKER_DEPTH, shared_map
+
+
+def label_pid(numbers):
+    return numbers, os.getpid()
+
+
+def slow_in_workers(numbers, parent_pid):
+    """Sleep in a worker process only, so that the parent finds every worker busy."""
+    if os.getpid() != parent_pid:
+        time.sleep(0.02)
+    return numbers, os.getpid()
+
+
+def fail_here(numbers, parent_pid):
+    if os.getpid() == parent_pid:
+        raise ValueError(f"failed here on {numbers[0]}")
+    time.sleep(0.02)
+    return numbers
+
+
+class UnpicklableError(Exception):
+    def __reduce__(self):
+        raise TypeError("cannot pickle this error")
+
+
+def fail_unpicklably(numbers, parent_pid):
+    if os.getpid() != parent_pid:
+        raise UnpicklableError(f"odd failure on {numbers[0]}")
+    return numbers
+
+
+def grow(block):
+    """Return a block four times as large, so results are larger than any pipe's buffer."""
+    return block * 4
+
+
+def items_of(count, size=3):
+    for start in range(0, count, size):
+        yield f"input.csv line {start + 1}", list(range(start, min(start + size, count)))
+
+
+@pytest.mark.slow
+def test_parent_works_on_chunks_while_workers_are_busy():
+    results = list(ordered_map(slow_in_workers, items_of(300), extra=(os.getpid(),), jobs=2))
+    assert [numbers for numbers, _ in results] == [numbers for _, numbers in items_of(300)]
+    pids = [pid for _, pid in results]
+    # The worker gets the first chunks; this process takes chunks whenever it holds its fill.
+    assert pids[0] != os.getpid()
+    assert os.getpid() in pids
+    assert len(set(pids)) == 2
+
+
+@pytest.mark.slow
+def test_three_jobs_use_two_workers_in_order():
+    results = list(ordered_map(label_pid, items_of(600, size=2), jobs=3))
+    assert [numbers for numbers, _ in results] == [numbers for _, numbers in items_of(600, size=2)]
+    # The first chunks go to the two workers, WORKER_DEPTH each.
+    first = [pid for _, pid in results[: 2 * WORKER_DEPTH]]
+    assert len(set(first)) == 2
+    assert os.getpid() not in first
+    assert {pid for _, pid in results} - {os.getpid()} == set(first)
+
+
+@pytest.mark.slow
+def test_failure_in_this_process_names_the_chunk():
+    with pytest.raises(
+        PipelineError, match=r"chunk at input\.csv line \d+: ValueError: failed here on \d+"
+    ):
+        list(ordered_map(fail_here, items_of(300), extra=(os.getpid(),), jobs=2))
+
+
+@pytest.mark.slow
+def test_unpicklable_worker_error_arrives_as_its_message():
+    with pytest.raises(
+        PipelineError,
+        match=r"chunk at input\.csv line 1: RuntimeError: UnpicklableError: odd failure on 0",
+    ):
+        list(ordered_map(fail_unpicklably, items_of(30), extra=(os.getpid(),), jobs=2))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_chunks_and_results_larger_than_a_pipe_do_not_block():
+    # Chunks of 1.5 pipe buffers and results of 6: the worker must read new chunks while its
+    # results wait, or this process and the worker would each wait for the other.
+    block = b"x" * (PIPE_BYTES * 3 // 2)
+    items = [(f"input.csv line {i}", block[:-1] + bytes([i])) for i in range(12)]
+    results = list(ordered_map(grow, items, jobs=2, max_pending=8))
+    assert [result[-1] for result in results] == list(range(12))
+    assert all(len(result) == 4 * len(block) for result in results)
+
+
+@pytest.mark.slow
+def test_closing_early_kills_busy_workers():
+    before = {child.pid for child in psutil.Process().children()}
+    results = shared_map(slow_in_workers, items_of(3000), (os.getpid(),), 2, 8)
+    next(results)
+    workers = [child for child in psutil.Process().children() if child.pid not in before]
+    assert len(workers) == 1
+    results.close()
+    # Killed and reaped at once, without waiting for the chunks the worker holds.
+    assert not psutil.pid_exists(workers[0].pid) or workers[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_one_job_is_rejected():
+    with pytest.raises(ValueError, match="at least 2 jobs"):
+        next(shared_map(label_pid, items_of(3), (), 1, 4))
