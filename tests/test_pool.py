@@ -10,7 +10,7 @@ import pytest
 
 from seatcast.errors import PipelineError
 from seatcast.parallel import ordered_map
-from seatcast.pool import PIPE_BYTES, WORKER_DEPTH, shared_map
+from seatcast.pool import PIPE_BYTES, RAW_BYTES, WORKER_DEPTH, shared_map
 
 
 def label_pid(numbers):
@@ -45,6 +45,11 @@ def fail_unpicklably(numbers, parent_pid):
 def grow(block):
     """Return a block four times as large, so results are larger than any pipe's buffer."""
     return block * 4
+
+
+def count_and_double(block):
+    """Return a tuple with one large bytes item, which travels outside the pickle."""
+    return len(block), block * 2, block[:10], "text"
 
 
 def items_of(count, size=3):
@@ -101,6 +106,16 @@ def test_chunks_and_results_larger_than_a_pipe_do_not_block():
     results = list(ordered_map(grow, items, jobs=2, max_pending=8))
     assert [result[-1] for result in results] == list(range(12))
     assert all(len(result) == 4 * len(block) for result in results)
+
+
+@pytest.mark.slow
+def test_large_bytes_in_tuple_results_arrive_whole():
+    items = [(f"input.csv line {i}", bytes([i]) * (RAW_BYTES + i)) for i in range(40)]
+    pooled = list(ordered_map(count_and_double, items, jobs=2))
+    serial = list(ordered_map(count_and_double, items, jobs=1))
+    assert pooled == serial
+    assert all(type(result) is tuple for result in pooled)
+    assert all(type(result[1]) is bytes for result in pooled)
 
 
 @pytest.mark.slow

@@ -28,9 +28,11 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import pickle
 import queue
 import signal
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -58,11 +60,19 @@ WORKER_DEPTH = 3
 # 64 KiB is less than one chunk of 2,000 tweets or its JSON Lines.
 PIPE_BYTES = 1 << 20
 
+# Items of a tuple result that are bytes of at least this length travel as messages of their
+# own, so that neither process copies them into or out of a pickle. A chunk's JSON Lines are
+# about 400 KB.
+RAW_BYTES = 64 * 1024
+
 # Seconds to wait for a killed worker process to be reaped.
 JOIN_SECONDS = 5
 
 _OK = 0
 _FAILED = 1
+
+# Length of a message, before its bytes, on POSIX pipes.
+_LENGTH = struct.Struct("!Q")
 
 
 def describe_failure(label: str, error: BaseException) -> str:
@@ -122,42 +132,108 @@ def _work(
     # Closing them lets the parent see the end of this worker's result pipe when it dies.
     for connection in inherited:
         connection.close()
-    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    outbox: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
     sender = threading.Thread(target=_send_results, args=(outbox, results), daemon=True)
     sender.start()
     try:
         while True:
             try:
-                message = chunks.recv_bytes()
+                message = _read_message(chunks)
             except (EOFError, OSError):
                 break
-            outbox.put(_result_message(function, pickle.loads(message), extra))
+            outbox.put(_result_messages(function, pickle.loads(message), extra))
     finally:
         outbox.put(None)
         sender.join()
 
 
-def _result_message(function: Callable[..., Any], argument: Any, extra: tuple[Any, ...]) -> bytes:
+def _result_messages(
+    function: Callable[..., Any], argument: Any, extra: tuple[Any, ...]
+) -> list[bytes]:
+    """Run ``function`` on ``argument`` and return the messages that carry the outcome.
+
+    The first message is a pickle of ``(status, value, raw)``. ``raw`` lists the positions in
+    a tuple result of the large bytes items left out of the pickle, which follow as messages
+    of their own, in that order.
+    """
     try:
-        return pickle.dumps((_OK, function(argument, *extra)), pickle.HIGHEST_PROTOCOL)
+        result = function(argument, *extra)
+        raw = []
+        if type(result) is tuple:
+            raw = [
+                position
+                for position, item in enumerate(result)
+                if type(item) is bytes and len(item) >= RAW_BYTES
+            ]
+        if not raw:
+            return [pickle.dumps((_OK, result, raw), pickle.HIGHEST_PROTOCOL)]
+        rest = tuple(None if position in raw else item for position, item in enumerate(result))
+        head = pickle.dumps((_OK, rest, raw), pickle.HIGHEST_PROTOCOL)
+        return [head, *(result[position] for position in raw)]
     except Exception as error:
         try:
-            return pickle.dumps((_FAILED, error), pickle.HIGHEST_PROTOCOL)
+            return [pickle.dumps((_FAILED, error, []), pickle.HIGHEST_PROTOCOL)]
         except Exception:
             # An exception that cannot be pickled is sent as its type and message.
             stand_in = RuntimeError(f"{type(error).__name__}: {error}")
-            return pickle.dumps((_FAILED, stand_in), pickle.HIGHEST_PROTOCOL)
+            return [pickle.dumps((_FAILED, stand_in, []), pickle.HIGHEST_PROTOCOL)]
 
 
 def _send_results(
-    outbox: queue.SimpleQueue[bytes | None], results: multiprocessing.connection.Connection
+    outbox: queue.SimpleQueue[list[bytes] | None],
+    results: multiprocessing.connection.Connection,
 ) -> None:
-    while (message := outbox.get()) is not None:
+    while (messages := outbox.get()) is not None:
         try:
-            results.send_bytes(message)
+            for message in messages:
+                _write_message(results, message)
         except OSError:
             # The parent closed the pipe, and it kills this worker next.
             return
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+def _write_message(connection: multiprocessing.connection.Connection, data: bytes) -> None:
+    """Send ``data`` as one message: its length, then its bytes, with no copy of them."""
+    if os.name == "nt":
+        # Windows pipes are handles, not file descriptors.
+        connection.send_bytes(data)
+        return
+    descriptor = connection.fileno()
+    for part in (_LENGTH.pack(len(data)), data):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(descriptor, view) :]
+
+
+def _read_message(connection: multiprocessing.connection.Connection) -> bytes:
+    """Return the next message of ``connection``, read with one copy when it is all there.
+
+    Raises EOFError when the pipe ends before a whole message.
+    """
+    if os.name == "nt":
+        return connection.recv_bytes()
+    descriptor = connection.fileno()
+    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
+    return _read_exactly(descriptor, length)
+
+
+def _read_exactly(descriptor: int, length: int) -> bytes:
+    data = os.read(descriptor, length)
+    if len(data) == length:
+        return data
+    parts = [data]
+    missing = length - len(data)
+    while missing:
+        if not data:
+            raise EOFError("the pipe ended in the middle of a message")
+        data = os.read(descriptor, missing)
+        parts.append(data)
+        missing -= len(data)
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,7 +300,7 @@ def _stop_workers(workers: list[_Worker]) -> None:
 def _send(worker: _Worker, entry: _Entry) -> None:
     message = pickle.dumps(entry.argument, pickle.HIGHEST_PROTOCOL)
     try:
-        worker.chunks.send_bytes(message)
+        _write_message(worker.chunks, message)
     except OSError:
         # The worker is gone, so the oldest chunk it had is the first whose result is lost.
         raise worker_died(worker.sent[0].label if worker.sent else entry.label) from None
@@ -247,7 +323,12 @@ def _receive(worker: _Worker, block: bool) -> bool:
     elif not worker.results.poll():
         return False
     try:
-        status, value = pickle.loads(worker.results.recv_bytes())
+        status, value, raw = pickle.loads(_read_message(worker.results))
+        if raw:
+            items = list(value)
+            for position in raw:
+                items[position] = _read_message(worker.results)
+            value = tuple(items)
     except (EOFError, OSError, pickle.UnpicklingError):
         # The worker died before it sent the whole result.
         raise worker_died(entry.label) from None
