@@ -200,6 +200,7 @@ def _write_message(connection: multiprocessing.connection.Connection, data: byte
     """Send ``data`` as one message: its length, then its bytes, with no copy of them."""
     if os.name == "nt":
         # Windows pipes are handles, not file descriptors.
+        # NOTE: the Windows branches of this module (spawn, send_bytes) have not been run.
         connection.send_bytes(data)
         return
     descriptor = connection.fileno()
