@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 import time
 
 import psutil
@@ -50,6 +53,44 @@ def grow(block):
 def count_and_double(block):
     """Return a tuple with one large bytes item, which travels outside the pickle."""
     return len(block), block * 2, block[:10], "text"
+
+
+def fail_on_one_and_four(number):
+    time.sleep(0.02)
+    if number in (1, 4):
+        raise ValueError(f"bad number {number}")
+    return number
+
+
+def raise_with_unrebuildable_argument(numbers):
+    # The error pickles, but its argument raises when unpickled. (An argument is used rather
+    # than a class whose __init__ takes two arguments, because importing dask.distributed
+    # teaches pickle to rebuild such classes.)
+    raise ValueError(Unrebuildable())
+
+
+def exit_in_worker(numbers, parent_pid):
+    if os.getpid() != parent_pid:
+        sys.exit(3)
+    return numbers
+
+
+class Unrebuildable:
+    """Pickles, but raises when unpickled."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+    def __str__(self):
+        return "an unrebuildable value"
+
+
+def _refuse():
+    raise ValueError("cannot rebuild this chunk")
+
+
+def identity(value):
+    return value
 
 
 def items_of(count, size=3):
@@ -128,6 +169,84 @@ def test_closing_early_kills_busy_workers():
     results.close()
     # Killed and reaped at once, without waiting for the chunks the worker holds.
     assert not psutil.pid_exists(workers[0].pid) or workers[0].status() == psutil.STATUS_ZOMBIE
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_first_failing_chunk_is_reported_for_any_jobs(jobs):
+    items = [(f"input.csv line {number}", number) for number in range(30)]
+    with pytest.raises(
+        PipelineError, match=r"chunk at input\.csv line 1: ValueError: bad number 1$"
+    ):
+        list(ordered_map(fail_on_one_and_four, items, jobs=jobs))
+
+
+@pytest.mark.slow
+def test_error_that_cannot_be_rebuilt_names_chunk():
+    with pytest.raises(
+        PipelineError,
+        match=r"chunk at input\.csv line 1: RuntimeError: ValueError: an unrebuildable value",
+    ):
+        list(ordered_map(raise_with_unrebuildable_argument, items_of(30), jobs=2))
+
+
+@pytest.mark.slow
+def test_system_exit_in_worker_names_chunk():
+    with pytest.raises(PipelineError, match=r"chunk at input\.csv line 1: SystemExit: 3"):
+        list(ordered_map(exit_in_worker, items_of(30), extra=(os.getpid(),), jobs=2))
+
+
+@pytest.mark.slow
+def test_chunk_that_cannot_be_rebuilt_names_chunk():
+    items = [("input.csv line 1", Unrebuildable())]
+    with pytest.raises(
+        PipelineError, match=r"chunk at input\.csv line 1: ValueError: cannot rebuild this chunk"
+    ):
+        list(ordered_map(identity, items, jobs=2))
+
+
+@pytest.mark.slow
+def test_chunk_that_cannot_be_pickled_names_chunk():
+    items = [("input.csv line 1", threading.Lock())]
+    with pytest.raises(
+        PipelineError,
+        match=r"cannot send the chunk at input\.csv line 1 to a worker process: TypeError",
+    ):
+        list(ordered_map(identity, items, jobs=2))
+
+
+_signalled = []
+
+
+def _interrupt_after_first_fork():
+    if not _signalled:
+        _signalled.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+os.register_at_fork(
+    after_in_parent=lambda: _interrupt_after_first_fork() if _arm_fork_signal else None
+)
+_arm_fork_signal = False
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_fork_is_not_lost():
+    # Python runs a signal handler that raises inside an at-fork callback, prints the
+    # exception and drops it. The pool blocks SIGINT while it forks, so the handler runs
+    # after the fork and the interruption reaches the caller.
+    global _arm_fork_signal
+    before = {child.pid for child in psutil.Process().children()}
+    _arm_fork_signal = True
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(ordered_map(label_pid, items_of(300), jobs=2))
+    finally:
+        _arm_fork_signal = False
+    assert _signalled == [True]
+    time.sleep(0.2)
+    left = [child for child in psutil.Process().children() if child.pid not in before]
+    assert [child for child in left if child.status() != psutil.STATUS_ZOMBIE] == []
 
 
 def test_one_job_is_rejected():

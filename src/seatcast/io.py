@@ -209,7 +209,8 @@ def detect_format(path: Path) -> str:
             return name_format
     raise ConfigError(
         f"cannot tell the format of {path} from its name; set `format` to one of "
-        "csv, tsv, jsonl, semeval or fields for this file in the config."
+        "csv, tsv, jsonl, semeval or fields for this file in the config, or pass --format "
+        "to `seatcast preprocess`."
     )
 
 

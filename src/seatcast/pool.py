@@ -15,9 +15,10 @@ while a result waits for room in the pipe. Neither process then waits for the ot
 pipe.
 
 Workers are forked where the platform allows it, so they inherit the function and its extra
-arguments; elsewhere they are spawned and receive them pickled, once. Chunks and results are
-pickled. A worker that raises sends the exception back. A worker that dies is seen through
-its process sentinel or the end of its result pipe. Either way the run ends with
+arguments. Elsewhere they are spawned and receive them pickled, once. Chunks and results are
+pickled. A worker that raises sends the exception back, and it is raised when its chunk's
+turn comes, so the error is the same for any number of jobs. A worker that dies is seen
+through its process sentinel or the end of its result pipe. Either way the run ends with
 :class:`~seatcast.errors.PipelineError` naming the chunk, and on any exit, Ctrl-C included,
 the workers are killed and reaped.
 """
@@ -74,6 +75,14 @@ _FAILED = 1
 # Length of a message, before its bytes, on POSIX pipes.
 _LENGTH = struct.Struct("!Q")
 
+# Number of raw messages that follow the first message of a result, at its start.
+_RAW_COUNT = struct.Struct("!I")
+
+# Signals that stop a run. They are blocked while a worker is forked, so that the handler of
+# the command never runs half-way through a fork, and the worker unblocks them once it has
+# its own handlers.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 
 def describe_failure(label: str, error: BaseException) -> str:
     """Return the message for ``error``, raised by the function on the chunk at ``label``."""
@@ -94,11 +103,14 @@ def worker_died(label: str) -> PipelineError:
 class _Entry:
     """A chunk of the run, from when it is read until its result is yielded."""
 
+    number: int
     label: str
     argument: Any
     worker: _Worker | None = None
     done: bool = False
     result: Any = None
+    # The error to raise in place of the result, when the function raised on this chunk.
+    error: BaseException | None = None
 
 
 @dataclass(eq=False)
@@ -128,6 +140,8 @@ def _work(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A forked worker inherits the parent's SIGTERM handler, and the default one ends it quietly.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     # A forked worker also inherits the pipe ends of the parent and of earlier workers.
     # Closing them lets the parent see the end of this worker's result pipe when it dies.
     for connection in inherited:
@@ -141,42 +155,62 @@ def _work(
                 message = _read_message(chunks)
             except (EOFError, OSError):
                 break
-            outbox.put(_result_messages(function, pickle.loads(message), extra))
+            outbox.put(_result_messages(function, message, extra))
     finally:
         outbox.put(None)
         sender.join()
 
 
 def _result_messages(
-    function: Callable[..., Any], argument: Any, extra: tuple[Any, ...]
+    function: Callable[..., Any], message: bytes, extra: tuple[Any, ...]
 ) -> list[bytes]:
-    """Run ``function`` on ``argument`` and return the messages that carry the outcome.
+    """Run ``function`` on the chunk pickled in ``message``, and return the messages that
+    carry the outcome.
 
-    The first message is a pickle of ``(status, value, raw)``. ``raw`` lists the positions in
-    a tuple result of the large bytes items left out of the pickle, which follow as messages
-    of their own, in that order.
+    The first message is the number of raw messages that follow, then a pickle of
+    ``(status, value, raw)``. ``raw`` lists the positions in a tuple result of the large
+    bytes items left out of the pickle, which are the raw messages, in that order.
     """
     try:
-        result = function(argument, *extra)
-        raw = []
+        result = function(pickle.loads(message), *extra)
+        raw: list[int] = []
         if type(result) is tuple:
             raw = [
                 position
                 for position, item in enumerate(result)
                 if type(item) is bytes and len(item) >= RAW_BYTES
             ]
-        if not raw:
-            return [pickle.dumps((_OK, result, raw), pickle.HIGHEST_PROTOCOL)]
-        rest = tuple(None if position in raw else item for position, item in enumerate(result))
-        head = pickle.dumps((_OK, rest, raw), pickle.HIGHEST_PROTOCOL)
-        return [head, *(result[position] for position in raw)]
-    except Exception as error:
+        items = [result[position] for position in raw]
+        if raw:
+            result = tuple(
+                None if position in raw else item for position, item in enumerate(result)
+            )
+        head = pickle.dumps((_OK, result, raw), pickle.HIGHEST_PROTOCOL)
+    # SystemExit and KeyboardInterrupt raised by the function are failures of the chunk too.
+    except BaseException as error:
+        return [_RAW_COUNT.pack(0) + _pickle_failure(error)]
+    return [_RAW_COUNT.pack(len(items)) + head, *items]
+
+
+def _pickle_failure(error: BaseException) -> bytes:
+    """Pickle ``error`` as the failure of a chunk.
+
+    An error that cannot be pickled and rebuilt is replaced by one of its class built from
+    its message (so a seatcast error keeps its exit code), or else by a RuntimeError that
+    names its class.
+    """
+    stand_ins: list[Callable[[], BaseException]] = [lambda: error]
+    if isinstance(error, SeatcastError):
+        stand_ins.append(lambda: type(error)(str(error)))
+    for stand_in in stand_ins:
         try:
-            return [pickle.dumps((_FAILED, error, []), pickle.HIGHEST_PROTOCOL)]
+            message = pickle.dumps((_FAILED, stand_in(), []), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(message)
         except Exception:
-            # An exception that cannot be pickled is sent as its type and message.
-            stand_in = RuntimeError(f"{type(error).__name__}: {error}")
-            return [pickle.dumps((_FAILED, stand_in, []), pickle.HIGHEST_PROTOCOL)]
+            continue
+        return message
+    fallback = RuntimeError(f"{type(error).__name__}: {error}")
+    return pickle.dumps((_FAILED, fallback, []), pickle.HIGHEST_PROTOCOL)
 
 
 def _send_results(
@@ -190,6 +224,10 @@ def _send_results(
         except OSError:
             # The parent closed the pipe, and it kills this worker next.
             return
+        except BaseException:
+            # The parent would wait for ever for this result, so the worker ends, and the
+            # parent reports a dead worker.
+            os._exit(1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +313,8 @@ def _start_workers(
                 daemon=True,
             )
             workers.append(_Worker(process, chunks_in, results_out))
-            process.start()
+            with _signals_blocked():
+                process.start()
             chunks_out.close()
             results_in.close()
     except BaseException:
@@ -283,6 +322,20 @@ def _start_workers(
         raise
     logger.debug("Started %d worker processes", count)
     return workers
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    # A signal that arrives meanwhile stays pending, and its handler runs once the mask is
+    # restored, here in this process.
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _stop_workers(workers: list[_Worker]) -> None:
@@ -299,7 +352,13 @@ def _stop_workers(workers: list[_Worker]) -> None:
 
 
 def _send(worker: _Worker, entry: _Entry) -> None:
-    message = pickle.dumps(entry.argument, pickle.HIGHEST_PROTOCOL)
+    try:
+        message = pickle.dumps(entry.argument, pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        raise PipelineError(
+            f"cannot send the chunk at {entry.label} to a worker process: "
+            f"{type(error).__name__}: {error}. Chunks must be picklable; run with 1 job instead."
+        ) from error
     try:
         _write_message(worker.chunks, message)
     except OSError:
@@ -310,10 +369,11 @@ def _send(worker: _Worker, entry: _Entry) -> None:
     worker.sent.append(entry)
 
 
-def _receive(worker: _Worker, block: bool) -> bool:
-    """Store the result of the oldest chunk sent to ``worker`` in the chunk's entry.
+def _receive(worker: _Worker, block: bool) -> _Entry | None:
+    """Store the outcome of the oldest chunk sent to ``worker`` in the chunk's entry, and
+    return the entry.
 
-    Returns ``False``, without waiting, when ``block`` is false and the result is not there.
+    Returns ``None``, without waiting, when ``block`` is false and the outcome is not there.
     """
     entry = worker.sent[0]
     if block:
@@ -322,36 +382,62 @@ def _receive(worker: _Worker, block: bool) -> bool:
         if worker.results not in ready:
             raise worker_died(entry.label)
     elif not worker.results.poll():
-        return False
+        return None
     try:
-        status, value, raw = pickle.loads(_read_message(worker.results))
-        if raw:
-            items = list(value)
-            for position in raw:
-                items[position] = _read_message(worker.results)
-            value = tuple(items)
-    except (EOFError, OSError, pickle.UnpicklingError):
-        # The worker died before it sent the whole result.
+        head = _read_message(worker.results)
+        (count,) = _RAW_COUNT.unpack_from(head)
+        items = [_read_message(worker.results) for _ in range(count)]
+    except (EOFError, OSError, struct.error):
+        # The worker died before it sent the whole outcome.
         raise worker_died(entry.label) from None
     worker.sent.popleft()
-    if status == _FAILED:
-        if isinstance(value, SeatcastError):
-            raise value
-        raise PipelineError(describe_failure(entry.label, value)) from value
-    entry.result = value
     entry.done = True
-    return True
+    try:
+        status, value, raw = pickle.loads(memoryview(head)[_RAW_COUNT.size :])
+    except Exception as error:
+        entry.error = _chunk_error(entry, error)
+        return entry
+    if status == _FAILED:
+        entry.error = _chunk_error(entry, value)
+    elif raw:
+        value = list(value)
+        for position, item in zip(raw, items, strict=True):
+            value[position] = item
+        entry.result = tuple(value)
+    else:
+        entry.result = value
+    return entry
+
+
+def _chunk_error(entry: _Entry, error: BaseException) -> BaseException:
+    """Return what to raise for ``error``, raised by the function on ``entry``'s chunk."""
+    if isinstance(error, SeatcastError):
+        return error
+    failure = PipelineError(describe_failure(entry.label, error))
+    failure.__cause__ = error
+    return failure
 
 
 def _run_here(function: Callable[..., Any], entry: _Entry, extra: tuple[Any, ...]) -> None:
     try:
         entry.result = function(entry.argument, *extra)
-    except SeatcastError:
-        raise
     except Exception as error:
-        raise PipelineError(describe_failure(entry.label, error)) from error
+        entry.error = _chunk_error(entry, error)
     entry.argument = None
     entry.done = True
+
+
+def _earlier_failure(failed: _Entry | None, entry: _Entry | None) -> _Entry | None:
+    """Return whichever of ``failed`` and a failed ``entry`` comes first in the input."""
+    if entry is None or entry.error is None:
+        return failed
+    if failed is None or entry.number < failed.number:
+        return entry
+    return failed
+
+
+def _comes_before(entry: _Entry, failed: _Entry | None) -> bool:
+    return failed is None or entry.number < failed.number
 
 
 def shared_map(
@@ -366,7 +452,12 @@ def shared_map(
 
     At most ``max_pending`` chunks are read ahead of the result being yielded. The workers
     start when the first result is requested, and are stopped when the iterator is exhausted
-    or closed, or raises.
+    or closed, or raises. When the function raises on several chunks, the error of the first
+    of them in input order is raised, whichever process ran it.
+
+    Workers are daemon processes, so ``function`` cannot start a pool of its own in them.
+    Chunks and results must be picklable. A result that cannot be pickled fails only on the
+    chunks that a worker ran.
     """
     if jobs < 2:
         raise ValueError(f"shared_map needs at least 2 jobs; got {jobs}")
@@ -374,36 +465,50 @@ def shared_map(
     pending: deque[_Entry] = deque()
     # The chunks of ``pending`` that no process has taken yet, oldest first.
     waiting: deque[_Entry] = deque()
+    # The first chunk in input order whose function raised. Chunks after it are not read, sent
+    # or run, and its error is raised when it reaches the front, so that the error is the same
+    # for any number of jobs.
+    failed: _Entry | None = None
     iterator = iter(items)
     exhausted = False
+    number = 0
     try:
         while True:
-            while not exhausted and len(pending) < max_pending:
+            while failed is None and not exhausted and len(pending) < max_pending:
                 try:
                     label, argument = next(iterator)
                 except StopIteration:
                     exhausted = True
                     break
-                entry = _Entry(label, argument)
+                entry = _Entry(number, label, argument)
+                number += 1
                 pending.append(entry)
                 waiting.append(entry)
             # Collect the results that have arrived, and refill the workers they came from.
             for worker in workers:
-                while worker.sent and _receive(worker, block=False):
-                    pass
-                while waiting and len(worker.sent) < WORKER_DEPTH:
+                while worker.sent and (received := _receive(worker, block=False)) is not None:
+                    failed = _earlier_failure(failed, received)
+                while (
+                    waiting
+                    and len(worker.sent) < WORKER_DEPTH
+                    and _comes_before(waiting[0], failed)
+                ):
                     _send(worker, waiting.popleft())
             if not pending:
                 return
             front = pending[0]
             if front.done:
                 pending.popleft()
+                if front.error is not None:
+                    raise front.error
                 yield front.result
-            elif waiting:
+            elif waiting and _comes_before(waiting[0], failed):
                 # Every worker has its WORKER_DEPTH chunks, so this process takes the oldest
                 # waiting chunk instead of waiting for a result.
-                _run_here(function, waiting.popleft(), extra)
+                entry = waiting.popleft()
+                _run_here(function, entry, extra)
+                failed = _earlier_failure(failed, entry)
             else:
-                _receive(front.worker, block=True)
+                failed = _earlier_failure(failed, _receive(front.worker, block=True))
     finally:
         _stop_workers(workers)
