@@ -6,7 +6,7 @@ One run of this script:
    seed, the real tweets shipped in data/semeval2017, data/india2019 and data/twitter_samples;
 2. times NLTK's TweetTokenizer in a one-process loop over a subsample held in memory;
 3. runs ``seatcast preprocess`` on the whole corpus at 1 and 2 jobs, ``--repeats`` times each
-   (default 3), alternating, and once each on its first 100,000 rows, as separate commands
+   (default 5), alternating, and once each on its first 100,000 rows, as separate commands
    with start-up and file I/O included. The ratios use the median run of each. It checks
    that every run writes the same bytes and records each command's peak memory;
 4. sweeps ``--chunk-size`` for ``seatcast preprocess`` at 2 jobs on a smaller corpus;
@@ -781,9 +781,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats",
         type=positive_int,
-        default=3,
+        default=5,
         help="runs of preprocess at 1 and at 2 jobs on the whole corpus, alternating; the "
-        "ratios use the median run of each (default: 3)",
+        "ratios use the median run of each (default: 5)",
     )
     parser.add_argument(
         "--sweep-tweets",
