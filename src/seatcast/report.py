@@ -45,7 +45,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and rename it to ``path`` on success.
 
     On any exception, Ctrl-C included, the temporary file is removed and ``path`` is left as
-    it was.
+    it was, and the folders created for it are removed again if they are still empty.
 
     Raises
     ------
@@ -55,21 +55,31 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"output path {path} is a folder; give a file path instead.")
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    replaced = False
     try:
-        yield temporary
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        # mkstemp creates the file as 0600; give it the mode a plain open() would, so that
-        # other users (Dask workers, a container's user) can read models and reports.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+        temporary = Path(name)
+        try:
+            yield temporary
+            with open(temporary, "rb+") as written:
+                os.fsync(written.fileno())
+            # mkstemp creates the file as 0600; give it the mode a plain open() would, so that
+            # other users (Dask workers, a container's user) can read models and reports.
+            os.chmod(temporary, 0o666 & ~_current_umask())
+            os.replace(temporary, path)
+            replaced = True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+        if not replaced:
+            # Deepest first; rmdir leaves a folder that something else has written to.
+            for folder in created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
 
 def _current_umask() -> int:
