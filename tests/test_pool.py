@@ -79,18 +79,23 @@ class Unrebuildable:
     """Pickles, but raises when unpickled."""
 
     def __reduce__(self):
-        return (_refuse, ())
+        return (_raise_on_unpickle, ())
 
     def __str__(self):
         return "an unrebuildable value"
 
 
-def _refuse():
+def _raise_on_unpickle():
     raise ValueError("cannot rebuild this chunk")
 
 
 def identity(value):
     return value
+
+
+def return_function(numbers):
+    """Return a value that cannot be pickled."""
+    return lambda: numbers
 
 
 def items_of(count, size=3):
@@ -103,7 +108,8 @@ def test_parent_works_on_chunks_while_workers_are_busy():
     results = list(ordered_map(slow_in_workers, items_of(300), extra=(os.getpid(),), jobs=2))
     assert [numbers for numbers, _ in results] == [numbers for _, numbers in items_of(300)]
     pids = [pid for _, pid in results]
-    # The worker gets the first chunks; this process takes chunks whenever it holds its fill.
+    # The worker gets the first chunks, and this process takes a chunk whenever the worker
+    # has WORKER_DEPTH of them.
     assert pids[0] != os.getpid()
     assert os.getpid() in pids
     assert len(set(pids)) == 2
@@ -139,7 +145,7 @@ def test_unpicklable_worker_error_arrives_as_its_message():
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_chunks_and_results_larger_than_a_pipe_do_not_block():
+def test_messages_larger_than_pipe_do_not_block():
     # Chunks of 1.5 pipe buffers and results of 6: the worker must read new chunks while its
     # results wait, or this process and the worker would each wait for the other.
     block = b"x" * (PIPE_BYTES * 3 // 2)
@@ -247,6 +253,15 @@ def test_ctrl_c_during_fork_is_not_lost():
     time.sleep(0.2)
     left = [child for child in psutil.Process().children() if child.pid not in before]
     assert [child for child in left if child.status() != psutil.STATUS_ZOMBIE] == []
+
+
+@pytest.mark.slow
+def test_unpicklable_result_fails_only_in_workers():
+    with pytest.raises(PipelineError, match=r"chunk at input\.csv line 1: .*pickle"):
+        list(ordered_map(return_function, items_of(30), jobs=2))
+    # The same function runs in this process with 1 job, where nothing is pickled.
+    results = list(ordered_map(return_function, items_of(30), jobs=1))
+    assert [result() for result in results] == [numbers for _, numbers in items_of(30)]
 
 
 def test_one_job_is_rejected():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 import math
 import os
@@ -55,7 +56,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"output path {path} is a folder; give a file path instead.")
-    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    # The folders that mkdir creates, deepest first.
+    created = list(
+        itertools.takewhile(lambda folder: not folder.exists(), (path.parent, *path.parent.parents))
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     replaced = False
     try:
@@ -76,7 +80,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
                 temporary.unlink()
     finally:
         if not replaced:
-            # Deepest first; rmdir leaves a folder that something else has written to.
+            # rmdir fails on a folder that another output has been written to, which stays.
             for folder in created:
                 with contextlib.suppress(OSError):
                     folder.rmdir()
