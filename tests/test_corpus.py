@@ -10,11 +10,14 @@ import os
 
 import pytest
 
+from seatcast import corpus
 from seatcast.config import LimitSettings, RunSettings, SourceSpec
-from seatcast.corpus import clean_to_jsonl, preprocess_file
+from seatcast.corpus import SharedUnits, clean_to_jsonl, preprocess_file
 from seatcast.errors import DataError, PipelineError
 from seatcast.io import RowLedger
+from seatcast.parallel import ordered_map
 from seatcast.preprocess import CleanOptions, clean, join_for_units
+from seatcast.units import clear_caches
 
 from .conftest import DATA
 
@@ -203,3 +206,31 @@ def test_two_jobs_write_same_bytes_as_one(tmp_path):
     assert one.read_bytes() == two.read_bytes()
     assert ledger.rows_used == 3000
     assert len(read_jsonl(two)) == 3000
+
+
+@pytest.mark.slow
+def test_units_cleaned_in_a_worker_reach_this_process(monkeypatch):
+    options = CleanOptions()
+    tweets = real_tweets(600)
+    texts = [["qzxmarker says hi"]] + [tweets[start : start + 20] for start in range(0, 600, 20)]
+    items = [
+        (f"chunk {index}", (list(range(len(chunk))), chunk)) for index, chunk in enumerate(texts)
+    ]
+    expected = [clean_to_jsonl(argument, options) for _, argument in items]
+    clear_caches()
+    pooled = ordered_map(
+        clean_to_jsonl, items, extra=(options, False), jobs=2, exchange=SharedUnits(options)
+    )
+    assert list(pooled) == expected
+
+    # The first chunk, the only one with the marker, always goes to the worker. This
+    # process learned the marker from it, so it has nothing to clean.
+    def no_cleaning(units, options):
+        raise AssertionError(f"cleaned {units} again")
+
+    monkeypatch.setattr(corpus, "clean_units", no_cleaning)
+    assert clean_to_jsonl(([1], ["qzxmarker"]), options) == (
+        1,
+        b'{"line": 1, "tokens": ["qzxmarker"]}\n',
+    )
+    clear_caches()

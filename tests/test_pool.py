@@ -13,7 +13,8 @@ import pytest
 
 from seatcast.errors import PipelineError
 from seatcast.parallel import ordered_map
-from seatcast.pool import PIPE_BYTES, RAW_BYTES, WORKER_DEPTH, shared_map
+from seatcast.pool import PIPE_BYTES, WORKER_DEPTH, shared_map
+from seatcast.pool_worker import RAW_BYTES
 
 
 def label_pid(numbers):
@@ -96,6 +97,50 @@ def identity(value):
 def return_function(numbers):
     """Return a value that cannot be pickled."""
     return lambda: numbers
+
+
+# The words this process has seen, for WordExchange: each maps to "own" when this process
+# noted it first, or "given" when another process passed it on.
+KNOWN: dict[str, str] = {}
+# The words this process noted since WordExchange.take last ran.
+NEW: list[str] = []
+
+
+class WordExchange:
+    """A toy exchange: each process notes the words it has not seen and passes them on."""
+
+    def open(self):
+        KNOWN.clear()
+        NEW.clear()
+
+    def take(self):
+        new = list(NEW)
+        NEW.clear()
+        return new or None
+
+    def give(self, lessons):
+        for word in lessons:
+            KNOWN.setdefault(word, "given")
+
+    def close(self):
+        NEW.clear()
+
+
+def note_words(words, parent_pid):
+    """Note the words of a chunk that this process has not seen, and report the words other
+    processes gave it before the chunk."""
+    if os.getpid() != parent_pid:
+        time.sleep(0.01)
+    given = {word for word, how in KNOWN.items() if how == "given"}
+    fresh = [word for word in words if word not in KNOWN]
+    for word in fresh:
+        KNOWN[word] = "own"
+        NEW.append(word)
+    return os.getpid(), fresh, given
+
+
+def word_chunks(count):
+    return [(f"input.csv line {index + 1}", [f"w{index}", "common"]) for index in range(count)]
 
 
 def items_of(count, size=3):
@@ -262,6 +307,49 @@ def test_unpicklable_result_fails_only_in_workers():
     # The same function runs in this process with 1 job, where nothing is pickled.
     results = list(ordered_map(return_function, items_of(30), jobs=1))
     assert [result() for result in results] == [numbers for _, numbers in items_of(30)]
+
+
+@pytest.mark.slow
+def test_exchange_reaches_parent_and_worker():
+    results = list(
+        ordered_map(
+            note_words, word_chunks(120), extra=(os.getpid(),), jobs=2, exchange=WordExchange()
+        )
+    )
+    here = os.getpid()
+    worker = {pid for pid, _, _ in results} - {here}
+    assert len(worker) == 1
+    learned_here = {word for pid, fresh, _ in results if pid == here for word in fresh}
+    learned_there = {word for pid, fresh, _ in results if pid != here for word in fresh}
+    assert learned_here
+    assert learned_there
+    # This process ends up knowing every word, and was given only the worker's words.
+    assert set(KNOWN) == {f"w{index}" for index in range(120)} | {"common"}
+    assert {word for word, how in KNOWN.items() if how == "given"} <= learned_there
+    # The worker was given words that this process noted, and never noted one of them again.
+    given_there = set().union(*(given for pid, _, given in results if pid != here))
+    assert given_there
+    assert given_there <= learned_here
+    for _, fresh, given in results:
+        assert not set(fresh) & given
+    KNOWN.clear()
+
+
+@pytest.mark.slow
+def test_exchange_forwards_lessons_between_workers():
+    results = list(
+        ordered_map(
+            note_words, word_chunks(150), extra=(os.getpid(),), jobs=3, exchange=WordExchange()
+        )
+    )
+    here = os.getpid()
+    workers = {pid for pid, _, _ in results} - {here}
+    assert len(workers) == 2
+    for worker in workers:
+        given = set().union(*(given for pid, _, given in results if pid == worker))
+        others = {word for pid, fresh, _ in results if pid not in (worker, here) for word in fresh}
+        assert given & others
+    KNOWN.clear()
 
 
 def test_one_job_is_rejected():

@@ -258,3 +258,56 @@ def test_many_letter_runs_clean_like_whole_tweets():
     options = CleanOptions()
     assert clean_chunk(texts, options) == [clean(text, options) for text in texts]
     assert "<elong>" in clean_chunk(texts[:1], options)[0]
+
+
+def counting(calls: list[list[str]]):
+    """Return a cleaning function that records the units it is asked to clean."""
+
+    def clean_many(units: list[str]) -> list[str]:
+        calls.append(list(units))
+        return cleaned_by_whole_text(units)
+
+    return clean_many
+
+
+def test_cache_records_only_while_asked():
+    cache = UnitCache(cleaned_by_whole_text, limit=100, max_length=10)
+    cache.join("quiet words")
+    assert cache.take_learned() == []
+    cache.record(True)
+    cache.join("Hello again, https://example.com/long-link quiet")
+    # The known unit and the long one, which the cache does not keep, are not recorded.
+    assert cache.take_learned() == [("Hello", "hello"), ("again,", "again\n,")]
+    assert cache.take_learned() == []
+    cache.record(False)
+    cache.join("more")
+    assert cache.take_learned() == []
+
+
+def test_learned_units_are_not_cleaned_again_nor_passed_back():
+    first_calls: list[list[str]] = []
+    second_calls: list[list[str]] = []
+    first = UnitCache(counting(first_calls), limit=100)
+    second = UnitCache(counting(second_calls), limit=100)
+    first.record(True)
+    second.record(True)
+    text = "So good :) #win @someone"
+    expected = first.join(text)
+    second.learn(first.take_learned())
+    assert second.join(text) == expected
+    assert second_calls == []
+    assert second.take_learned() == []
+    # A unit known to both keeps its form, and a new one is cleaned as usual.
+    second.learn([("So", "so"), ("new", "new")])
+    assert second.join("So new lol") == "so\nnew\nlol"
+    assert second_calls == [["lol"]]
+
+
+def test_learned_units_count_toward_character_budget():
+    cache = UnitCache(cleaned_by_whole_text, limit=10**6, max_characters=100)
+    words = [f"word{index:03d}" for index in range(20)]
+    cache.learn([(word, word) for word in words])
+    assert len(cache) == 20
+    # Past the budget, the next call starts from an empty cache.
+    cache.join("fresh")
+    assert len(cache) == 1

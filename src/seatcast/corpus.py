@@ -19,6 +19,7 @@ import gzip
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from seatcast.preprocess import (
 from seatcast.report import atomic_path
 from seatcast.units import UnitCache, cache_for
 
-__all__ = ["clean_to_jsonl", "preprocess_file"]
+__all__ = ["SharedUnits", "clean_to_jsonl", "preprocess_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,31 @@ def _json_cache(options: CleanOptions) -> UnitCache:
             joiner=b"",
         ),
     )
+
+
+@dataclass(frozen=True)
+class SharedUnits:
+    """An exchange (:class:`~seatcast.pool.Exchange`) that passes the units one process of
+    a pool cleaned for :func:`clean_to_jsonl` to the other processes.
+
+    Each process keeps a cache of units it has cleaned. Without this, every process of a
+    2-job run cleans nearly every distinct unit of the input once, so the second process
+    repeats most of the first one's work on new units.
+    """
+
+    options: CleanOptions
+
+    def open(self) -> None:
+        _json_cache(self.options).record(True)
+
+    def take(self) -> list[tuple[str, bytes]] | None:
+        return _json_cache(self.options).take_learned() or None
+
+    def give(self, lessons: list[tuple[str, bytes]]) -> None:
+        _json_cache(self.options).learn(lessons)
+
+    def close(self) -> None:
+        _json_cache(self.options).record(False)
 
 
 def _encode_units(cleaned: str) -> list[bytes]:
@@ -259,6 +285,7 @@ def preprocess_file(
         jobs=run.jobs,
         backend=run.backend,
         scheduler=run.scheduler,
+        exchange=SharedUnits(options),
     )
     # closing() stops the workers at once when writing fails, instead of at garbage collection.
     with (

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from seatcast.errors import ConfigError, PipelineError, SeatcastError
-from seatcast.pool import WORKER_DEPTH, describe_failure, shared_map
+from seatcast.pool import WORKER_DEPTH, Exchange, describe_failure, shared_map
 
 __all__ = ["BACKENDS", "MAX_JOBS", "ordered_map", "resolve_jobs"]
 
@@ -242,6 +242,7 @@ def ordered_map(
     backend: str = "processes",
     scheduler: str | None = None,
     max_pending: int | None = None,
+    exchange: Exchange | None = None,
 ) -> Iterator[R]:
     """Yield ``function(argument, *extra)`` for each ``(label, argument)``, in input order.
 
@@ -269,6 +270,9 @@ def ordered_map(
         Chunks in flight at once. When ``None``: ``4 * jobs`` with processes, enough for each
         worker to hold :data:`~seatcast.pool.WORKER_DEPTH` chunks; ``2 * jobs`` with Dask
         (with a remote scheduler, twice its worker threads). It bounds memory.
+    exchange : Exchange, default=None
+        An object that passes what each process learns to the others, such as the words it
+        has cleaned (see :class:`seatcast.pool.Exchange`). Used by the process pool only.
 
     Returns
     -------
@@ -300,4 +304,6 @@ def ordered_map(
         )
     if jobs == 1:
         return _serial_map(function, items, extra)
-    return shared_map(function, items, extra, jobs, max_pending or (WORKER_DEPTH + 1) * jobs)
+    return shared_map(
+        function, items, extra, jobs, max_pending or (WORKER_DEPTH + 1) * jobs, exchange
+    )

@@ -10,9 +10,15 @@ Each worker has a pipe of its own for chunks and one for results, so its results
 in the order it received the chunks. This process runs no threads for the pool. The pools of
 the standard library move chunks and results through threads in the calling process, and
 those threads wait for the GIL while this process works on a chunk, which leaves the workers
-without work. A worker sends its results from a second thread, so it can read its next chunk
-while a result waits for room in the pipe. Neither process then waits for the other on a full
-pipe.
+without work. A worker runs one thread too. It writes its results without blocking, and
+while a result waits for room in the pipe it reads and runs its next chunk, so neither process
+waits for the other on a full pipe. (A second thread that sends results costs a GIL hand-over
+and two context switches per chunk.)
+
+Processes can also pass each other what they learn while they run chunks, through an
+:class:`Exchange` (seatcast's cleaning passes the words each process has cleaned). The lessons
+travel with the results and the chunks that are sent anyway. What runs in a worker, and the
+format of the messages, are in :mod:`seatcast.pool_worker`.
 
 Workers are forked where the platform allows it, so they inherit the function and its extra
 arguments. Elsewhere they are spawned and receive them pickled, once. Chunks and results are
@@ -29,25 +35,32 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
-import os
 import pickle
-import queue
 import signal
 import struct
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from seatcast.errors import PipelineError, SeatcastError
+from seatcast.pool_worker import (
+    FAILED,
+    RAW_COUNT,
+    STOP_SIGNALS,
+    Exchange,
+    Task,
+    read_message,
+    work,
+    write_message,
+)
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["WORKER_DEPTH", "describe_failure", "shared_map"]
+__all__ = ["WORKER_DEPTH", "Exchange", "describe_failure", "shared_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,27 +74,8 @@ WORKER_DEPTH = 3
 # 64 KiB is less than one chunk of 2,000 tweets or its JSON Lines.
 PIPE_BYTES = 1 << 20
 
-# Items of a tuple result that are bytes of at least this length travel as messages of their
-# own, so that neither process copies them into or out of a pickle. A chunk's JSON Lines are
-# about 400 KB.
-RAW_BYTES = 64 * 1024
-
 # Seconds to wait for a killed worker process to be reaped.
 JOIN_SECONDS = 5
-
-_OK = 0
-_FAILED = 1
-
-# Length of a message, before its bytes, on POSIX pipes.
-_LENGTH = struct.Struct("!Q")
-
-# Number of raw messages that follow the first message of a result, at its start.
-_RAW_COUNT = struct.Struct("!I")
-
-# Signals that stop a run. They are blocked while a worker is forked, so that the handler of
-# the command never runs half-way through a fork, and the worker unblocks them once it has
-# its own handlers.
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def describe_failure(label: str, error: BaseException) -> str:
@@ -111,6 +105,8 @@ class _Entry:
     result: Any = None
     # The error to raise in place of the result, when the function raised on this chunk.
     error: BaseException | None = None
+    # What the worker that ran the chunk learned meanwhile, until it is passed on.
+    lessons: Any = None
 
 
 @dataclass(eq=False)
@@ -120,159 +116,8 @@ class _Worker:
     results: multiprocessing.connection.Connection
     # The chunks sent to this worker whose results have not arrived, in the order sent.
     sent: deque[_Entry] = field(default_factory=deque)
-
-
-# ---------------------------------------------------------------------------------------------
-# In a worker process
-
-
-def _work(
-    function: Callable[..., Any],
-    extra: tuple[Any, ...],
-    chunks: multiprocessing.connection.Connection,
-    results: multiprocessing.connection.Connection,
-    inherited: tuple[multiprocessing.connection.Connection, ...],
-) -> None:
-    """Run ``function`` on each chunk from ``chunks`` and send the results, until the pipe
-    closes. This is the body of a worker process."""
-    # Ctrl-C reaches every process in the terminal's process group. Workers ignore it and the
-    # parent stops them, so the user sees one message instead of a traceback per worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A forked worker inherits the parent's SIGTERM handler, and the default one ends it quietly.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    # A forked worker also inherits the pipe ends of the parent and of earlier workers.
-    # Closing them lets the parent see the end of this worker's result pipe when it dies.
-    for connection in inherited:
-        connection.close()
-    outbox: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
-    sender = threading.Thread(target=_send_results, args=(outbox, results), daemon=True)
-    sender.start()
-    try:
-        while True:
-            try:
-                message = _read_message(chunks)
-            except (EOFError, OSError):
-                break
-            outbox.put(_result_messages(function, message, extra))
-    finally:
-        outbox.put(None)
-        sender.join()
-
-
-def _result_messages(
-    function: Callable[..., Any], message: bytes, extra: tuple[Any, ...]
-) -> list[bytes]:
-    """Run ``function`` on the chunk pickled in ``message``, and return the messages that
-    carry the outcome.
-
-    The first message is the number of raw messages that follow, then a pickle of
-    ``(status, value, raw)``. ``raw`` lists the positions in a tuple result of the large
-    bytes items left out of the pickle, which are the raw messages, in that order.
-    """
-    try:
-        result = function(pickle.loads(message), *extra)
-        raw: list[int] = []
-        if type(result) is tuple:
-            raw = [
-                position
-                for position, item in enumerate(result)
-                if type(item) is bytes and len(item) >= RAW_BYTES
-            ]
-        items = [result[position] for position in raw]
-        if raw:
-            result = tuple(
-                None if position in raw else item for position, item in enumerate(result)
-            )
-        head = pickle.dumps((_OK, result, raw), pickle.HIGHEST_PROTOCOL)
-    # SystemExit and KeyboardInterrupt raised by the function are failures of the chunk too.
-    except BaseException as error:
-        return [_RAW_COUNT.pack(0) + _pickle_failure(error)]
-    return [_RAW_COUNT.pack(len(items)) + head, *items]
-
-
-def _pickle_failure(error: BaseException) -> bytes:
-    """Pickle ``error`` as the failure of a chunk.
-
-    An error that cannot be pickled and rebuilt is replaced by one of its class built from
-    its message (so a seatcast error keeps its exit code), or else by a RuntimeError that
-    names its class.
-    """
-    stand_ins: list[Callable[[], BaseException]] = [lambda: error]
-    if isinstance(error, SeatcastError):
-        stand_ins.append(lambda: type(error)(str(error)))
-    for stand_in in stand_ins:
-        try:
-            message = pickle.dumps((_FAILED, stand_in(), []), pickle.HIGHEST_PROTOCOL)
-            pickle.loads(message)
-        except Exception:
-            continue
-        return message
-    fallback = RuntimeError(f"{type(error).__name__}: {error}")
-    return pickle.dumps((_FAILED, fallback, []), pickle.HIGHEST_PROTOCOL)
-
-
-def _send_results(
-    outbox: queue.SimpleQueue[list[bytes] | None],
-    results: multiprocessing.connection.Connection,
-) -> None:
-    while (messages := outbox.get()) is not None:
-        try:
-            for message in messages:
-                _write_message(results, message)
-        except OSError:
-            # The parent closed the pipe, and it kills this worker next.
-            return
-        except BaseException:
-            # The parent would wait for ever for this result, so the worker ends, and the
-            # parent reports a dead worker.
-            os._exit(1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Messages
-
-
-def _write_message(connection: multiprocessing.connection.Connection, data: bytes) -> None:
-    """Send ``data`` as one message: its length, then its bytes, with no copy of them."""
-    if os.name == "nt":
-        # Windows pipes are handles, not file descriptors.
-        # NOTE: the Windows branches of this module (spawn, send_bytes) have not been run.
-        connection.send_bytes(data)
-        return
-    descriptor = connection.fileno()
-    for part in (_LENGTH.pack(len(data)), data):
-        view = memoryview(part)
-        while view:
-            view = view[os.write(descriptor, view) :]
-
-
-def _read_message(connection: multiprocessing.connection.Connection) -> bytes:
-    """Return the next message of ``connection``, read with one copy when it is all there.
-
-    Raises EOFError when the pipe ends before a whole message.
-    """
-    if os.name == "nt":
-        return connection.recv_bytes()
-    descriptor = connection.fileno()
-    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
-    return _read_exactly(descriptor, length)
-
-
-def _read_exactly(descriptor: int, length: int) -> bytes:
-    data = os.read(descriptor, length)
-    if len(data) == length:
-        return data
-    parts = [data]
-    missing = length - len(data)
-    while missing:
-        if not data:
-            raise EOFError("the pipe ended in the middle of a message")
-        data = os.read(descriptor, missing)
-        parts.append(data)
-        missing -= len(data)
-    return b"".join(parts)
+    # What the other processes learned since the last chunk sent to this worker.
+    lessons: list[Any] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +132,7 @@ def _grow_pipe(connection: multiprocessing.connection.Connection) -> None:
             fcntl.fcntl(connection.fileno(), setpipe, PIPE_BYTES)
 
 
-def _start_workers(
-    count: int, function: Callable[..., Any], extra: tuple[Any, ...]
-) -> list[_Worker]:
+def _start_workers(count: int, task: Task) -> list[_Worker]:
     # fork starts workers in milliseconds and lets them inherit what this process has loaded
     # (the model, functions defined in a notebook). Windows has only spawn.
     forked = "fork" in multiprocessing.get_all_start_methods()
@@ -307,8 +150,8 @@ def _start_workers(
                 earlier = [end for worker in workers for end in (worker.chunks, worker.results)]
                 inherited = (chunks_in, results_out, *earlier)
             process = context.Process(
-                target=_work,
-                args=(function, extra, chunks_out, results_in, inherited),
+                target=work,
+                args=(task, chunks_out, results_in, inherited),
                 name="seatcast-worker",
                 daemon=True,
             )
@@ -331,7 +174,7 @@ def _signals_blocked() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
@@ -353,20 +196,21 @@ def _stop_workers(workers: list[_Worker]) -> None:
 
 def _send(worker: _Worker, entry: _Entry) -> None:
     try:
-        message = pickle.dumps(entry.argument, pickle.HIGHEST_PROTOCOL)
+        message = pickle.dumps((entry.argument, worker.lessons), pickle.HIGHEST_PROTOCOL)
     except Exception as error:
         raise PipelineError(
             f"cannot send the chunk at {entry.label} to a worker process: "
             f"{type(error).__name__}: {error}. Chunks must be picklable; run with 1 job instead."
         ) from error
     try:
-        _write_message(worker.chunks, message)
+        write_message(worker.chunks, message)
     except OSError:
         # The worker is gone, so the oldest chunk it had is the first whose result is lost.
         raise worker_died(worker.sent[0].label if worker.sent else entry.label) from None
     entry.argument = None
     entry.worker = worker
     worker.sent.append(entry)
+    worker.lessons = []
 
 
 def _receive(worker: _Worker, block: bool) -> _Entry | None:
@@ -384,20 +228,20 @@ def _receive(worker: _Worker, block: bool) -> _Entry | None:
     elif not worker.results.poll():
         return None
     try:
-        head = _read_message(worker.results)
-        (count,) = _RAW_COUNT.unpack_from(head)
-        items = [_read_message(worker.results) for _ in range(count)]
+        head = read_message(worker.results)
+        (count,) = RAW_COUNT.unpack_from(head)
+        items = [read_message(worker.results) for _ in range(count)]
     except (EOFError, OSError, struct.error):
         # The worker died before it sent the whole outcome.
         raise worker_died(entry.label) from None
     worker.sent.popleft()
     entry.done = True
     try:
-        status, value, raw = pickle.loads(memoryview(head)[_RAW_COUNT.size :])
+        status, value, raw, entry.lessons = pickle.loads(memoryview(head)[RAW_COUNT.size :])
     except Exception as error:
         entry.error = _chunk_error(entry, error)
         return entry
-    if status == _FAILED:
+    if status == FAILED:
         entry.error = _chunk_error(entry, value)
     elif raw:
         value = list(value)
@@ -418,13 +262,33 @@ def _chunk_error(entry: _Entry, error: BaseException) -> BaseException:
     return failure
 
 
-def _run_here(function: Callable[..., Any], entry: _Entry, extra: tuple[Any, ...]) -> None:
+def _run_here(task: Task, entry: _Entry) -> None:
     try:
-        entry.result = function(entry.argument, *extra)
+        entry.result = task.function(entry.argument, *task.extra)
     except Exception as error:
         entry.error = _chunk_error(entry, error)
     entry.argument = None
     entry.done = True
+    if task.exchange is not None:
+        entry.lessons = task.exchange.take()
+
+
+def _pass_on(
+    exchange: Exchange | None,
+    entry: _Entry | None,
+    workers: list[_Worker],
+    source: _Worker | None,
+) -> None:
+    """Give what the process that ran ``entry`` learned to every other process: this one
+    when ``source`` is a worker, and the other workers with their next chunk."""
+    if exchange is None or entry is None or entry.lessons is None:
+        return
+    lessons, entry.lessons = entry.lessons, None
+    if source is not None:
+        exchange.give(lessons)
+    for worker in workers:
+        if worker is not source:
+            worker.lessons.append(lessons)
 
 
 def _earlier_failure(failed: _Entry | None, entry: _Entry | None) -> _Entry | None:
@@ -446,9 +310,13 @@ def shared_map(
     extra: tuple[Any, ...],
     jobs: int,
     max_pending: int,
+    exchange: Exchange | None = None,
 ) -> Iterator[Any]:
     """Yield ``function(argument, *extra)`` for each ``(label, argument)``, in input order,
     with this process and ``jobs - 1`` worker processes sharing the chunks.
+
+    What the processes learn while they run chunks is passed between them through
+    ``exchange`` when one is given (see :class:`Exchange`).
 
     At most ``max_pending`` chunks are read ahead of the result being yielded. The workers
     start when the first result is requested, and are stopped when the iterator is exhausted
@@ -461,7 +329,8 @@ def shared_map(
     """
     if jobs < 2:
         raise ValueError(f"shared_map needs at least 2 jobs; got {jobs}")
-    workers = _start_workers(jobs - 1, function, extra)
+    task = Task(function, extra, exchange)
+    workers = _start_workers(jobs - 1, task)
     pending: deque[_Entry] = deque()
     # The chunks of ``pending`` that no process has taken yet, oldest first.
     waiting: deque[_Entry] = deque()
@@ -473,6 +342,8 @@ def shared_map(
     exhausted = False
     number = 0
     try:
+        if exchange is not None:
+            exchange.open()
         while True:
             while failed is None and not exhausted and len(pending) < max_pending:
                 try:
@@ -488,6 +359,7 @@ def shared_map(
             for worker in workers:
                 while worker.sent and (received := _receive(worker, block=False)) is not None:
                     failed = _earlier_failure(failed, received)
+                    _pass_on(exchange, received, workers, worker)
                 while (
                     waiting
                     and len(worker.sent) < WORKER_DEPTH
@@ -506,9 +378,14 @@ def shared_map(
                 # Every worker has its WORKER_DEPTH chunks, so this process takes the oldest
                 # waiting chunk instead of waiting for a result.
                 entry = waiting.popleft()
-                _run_here(function, entry, extra)
+                _run_here(task, entry)
                 failed = _earlier_failure(failed, entry)
+                _pass_on(exchange, entry, workers, None)
             else:
-                failed = _earlier_failure(failed, _receive(front.worker, block=True))
+                received = _receive(front.worker, block=True)
+                failed = _earlier_failure(failed, received)
+                _pass_on(exchange, received, workers, front.worker)
     finally:
         _stop_workers(workers)
+        if exchange is not None:
+            exchange.close()

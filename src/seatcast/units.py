@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import AnyStr
 
 __all__ = ["MAX_CACHES", "UNIT_RE", "UnitCache", "cache_for", "clear_caches"]
@@ -76,6 +76,7 @@ class UnitCache(dict):
         "_characters",
         "_clean_many",
         "_fixed",
+        "_learned",
         "_mark",
         "_missed",
         "joiner",
@@ -103,6 +104,8 @@ class UnitCache(dict):
         self.max_length = max_length
         self.max_characters = max_characters
         self._characters = 0
+        # The units this cache cleaned itself, with their forms, while it records them.
+        self._learned: list[tuple[str, AnyStr]] | None = None
 
     def __missing__(self, unit: str) -> AnyStr:
         self._missed.append(unit)
@@ -139,12 +142,43 @@ class UnitCache(dict):
         else:
             # The text contains the mark itself: join again, now that every unit is known.
             joined = self.joiner.join(map(self.__getitem__, units))
+        learned = self._learned
         for unit, form in zip(fresh, cleaned, strict=True):
             if len(unit) > self.max_length:
                 del self[unit]
             else:
                 self._characters += len(unit) + len(form)
+                if learned is not None:
+                    learned.append((unit, form))
         return joined
+
+    def record(self, on: bool) -> None:
+        """Start (``on``) or stop recording the units this cache cleans itself, for
+        :meth:`take_learned`. Starting drops what was recorded before."""
+        self._learned = [] if on else None
+
+    def take_learned(self) -> list[tuple[str, AnyStr]]:
+        """Return the ``(unit, form)`` pairs cleaned since the last call, and forget them.
+
+        Empty when the cache is not recording. Pairs added by :meth:`learn` are not among
+        them, so processes that pass pairs to each other never send a pair back.
+        """
+        learned = self._learned or []
+        if self._learned is not None:
+            self._learned = []
+        return learned
+
+    def learn(self, pairs: Iterable[tuple[str, AnyStr]]) -> None:
+        """Add ``(unit, form)`` pairs cleaned by another cache with the same cleaning.
+
+        A unit already in this cache keeps its form, which is the same.
+        """
+        characters = 0
+        for unit, form in pairs:
+            if unit not in self:
+                self[unit] = form
+                characters += len(unit) + len(form)
+        self._characters += characters
 
 
 _local = threading.local()
