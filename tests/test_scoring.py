@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seatcast.model import load_model
+from seatcast.model import SharedScoring, cached_model, load_model, score_chunk
+from seatcast.parallel import ordered_map
 from seatcast.preprocess import clean_chunk, clean_chunk_lines
 from seatcast.scoring import LinearScorer
 from tests.conftest import semeval_lines
@@ -99,3 +100,68 @@ def test_predict_texts_nul_fallback(models):
     expected, expected_confidence = model.predict_tokens(clean_chunk(texts, model.options))
     assert labels == expected
     np.testing.assert_allclose(confidence, expected_confidence)
+
+
+@pytest.mark.parametrize("mode", ["binary", "3class"])
+def test_scorer_learns_tokens_of_another(models, tweets, mode):
+    model = models[(mode, False)]
+    documents = clean_chunk(tweets, model.options)
+    expected = model.pipeline.decision_function(documents)
+    first = LinearScorer(model.pipeline)
+    second = LinearScorer(model.pipeline)
+    first.record(True)
+    second.record(True)
+    # The two scorers know overlapping sets of tokens, in different orders.
+    first.decision_function(documents[:800])
+    second.decision_function(documents[400:1200])
+    second.take_learned()
+    lessons = first.take_learned()
+    assert lessons is not None
+    assert first.take_learned() is None
+    second.learn(lessons)
+    scores = second.decision_function(documents[:1200])
+    np.testing.assert_allclose(scores, expected[:1200], rtol=0, atol=1e-9)
+    # Every token was known, so the second scorer analyzed none itself.
+    assert second.take_learned() is None
+    scores = second.decision_function(documents)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
+    assert second.take_learned() is not None
+
+
+def test_scorer_records_only_while_asked(models, tweets):
+    scorer = LinearScorer(models[("binary", False)].pipeline)
+    documents = clean_chunk(tweets[:50], models[("binary", False)].options)
+    scorer.decision_function(documents)
+    assert scorer.take_learned() is None
+    scorer.record(True)
+    scorer.decision_function([["qzxnew", "qzxnew"]])
+    assert scorer.take_learned().tokens == ["qzxnew"]
+    scorer.record(False)
+    scorer.decision_function([["qzxother"]])
+    assert scorer.take_learned() is None
+
+
+@pytest.mark.slow
+def test_tokens_analyzed_in_worker_reach_parent(models, tweets):
+    model = models[("binary", False)]
+    path, sha256 = str(model.path), model.metadata["model_sha256"]
+    # Loaded in this process first, so the forked worker inherits it.
+    parent_model = cached_model(path, sha256)
+    chunks = [["qzxmarker says hi"]] + [tweets[start : start + 50] for start in range(0, 1000, 50)]
+    items = [(f"chunk {index}", texts) for index, texts in enumerate(chunks)]
+    pooled = list(
+        ordered_map(
+            score_chunk,
+            items,
+            extra=(path, sha256),
+            jobs=2,
+            exchange=SharedScoring(path, sha256),
+        )
+    )
+    fresh = load_model(path)
+    for (labels, confidences), texts in zip(pooled, chunks, strict=True):
+        expected_labels, expected_confidences = fresh.predict_texts(texts)
+        assert labels == expected_labels
+        np.testing.assert_allclose(confidences, expected_confidences, rtol=0, atol=1e-9)
+    # The first chunk, the only one with the marker, always goes to the worker.
+    assert "qzxmarker" in parent_model.scorer

@@ -352,7 +352,9 @@ class TokenCache:
         return len(self._ids)
 
     def _add(self, token: str) -> int:
-        columns = self._analyze(token)
+        return self._append(token, self._analyze(token))
+
+    def _append(self, token: str, columns: np.ndarray) -> int:
         needed = self._used + len(columns)
         if needed > len(self._buffer):
             grown = np.zeros(max(needed, 2 * len(self._buffer)), dtype=np.int32)
@@ -390,6 +392,19 @@ class TokenCache:
     def add(self, token: str) -> int:
         """Return the id of ``token``, analyzing and caching it first when it is new."""
         return self._ids[token]
+
+    def add_columns(self, token: str, columns: np.ndarray) -> int:
+        """Return the id of ``token``, first caching ``columns`` for it when it is new.
+
+        The columns come from another cache with the same analyzer.
+        """
+        token_id = self._ids.get(token)
+        return self._append(token, columns) if token_id is None else token_id
+
+    def columns(self, token_id: int) -> np.ndarray:
+        """Return the cached columns of one token id, one per occurrence."""
+        start = self._starts.values[token_id]
+        return self._buffer[start : start + self._lengths.values[token_id]]
 
     @property
     def full(self) -> bool:

@@ -49,7 +49,7 @@ from seatcast.bootstrap import (
 from seatcast.config import ElectionConfig, ResultsSpec, SourceSpec
 from seatcast.errors import ConfigError, DataError
 from seatcast.io import RowLedger, read_chunks
-from seatcast.model import LoadedModel, load_model, score_chunk
+from seatcast.model import LoadedModel, SharedScoring, load_model, score_chunk
 from seatcast.parallel import ordered_map
 from seatcast.preprocess import WORD_CHAR, is_retweet, normalize_for_match
 
@@ -567,6 +567,7 @@ def run_forecast(
         jobs=config.run.jobs,
         backend=config.run.backend,
         scheduler=config.run.scheduler,
+        exchange=SharedScoring(str(model.path), model.metadata["model_sha256"]),
     )
     target = atomic_path(predictions_path) if predictions_path else contextlib.nullcontext()
     with target as temporary:

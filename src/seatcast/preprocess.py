@@ -63,6 +63,7 @@ __all__ = [
     "clean_units",
     "is_retweet",
     "join_for_units",
+    "line_cache",
     "normalize_for_match",
     "split_token_lines",
     "tokenize",
@@ -418,7 +419,7 @@ def clean_chunk_lines(texts: Sequence[str], options: CleanOptions = DEFAULT_OPTI
         # A pair such as ": )" spans two units, so the units cannot be cleaned one by one.
         lines = _clean_unescaped(text, options)
     else:
-        lines = _unit_cache(options).join(text)
+        lines = line_cache(options).join(text)
         if "\n\n" in lines:
             lines = _BLANK_LINES_RE.sub("\n", lines)
         lines = lines.strip("\n")
@@ -512,8 +513,9 @@ def _join_unescaped(texts: Sequence[str], options: CleanOptions) -> str | None:
     return text
 
 
-def _unit_cache(options: CleanOptions) -> UnitCache:
-    """Return this thread's cache of token lines for ``options``."""
+def line_cache(options: CleanOptions) -> UnitCache:
+    """Return this thread's cache of token lines for ``options``, which
+    :func:`clean_chunk_lines` uses."""
     return cache_for(
         ("lines", options),
         lambda: UnitCache(

@@ -19,6 +19,7 @@ checks whether a pipeline qualifies. Calibrated models keep using the pipeline i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -38,7 +39,7 @@ from seatcast.features import (
     tfidf_from_counts,
 )
 
-__all__ = ["LinearScorer"]
+__all__ = ["LinearScorer", "TokenLessons"]
 
 # The line between two tweets in clean_chunk_lines' string. It gets token id 0.
 _SEPARATOR_TOKEN = "\0"
@@ -50,6 +51,18 @@ def _n_columns(transformer: WordNgrams | CharNgrams | TweetFeatures) -> int:
     if isinstance(transformer, TweetFeatures):
         return len(transformer.feature_names)
     return len(transformer.idf_)
+
+
+@dataclass(frozen=True)
+class TokenLessons:
+    """Tokens one :class:`LinearScorer` analyzed, with what it computed for them."""
+
+    tokens: list[str]
+    # The word n-gram id of each token, or None when the pipeline has no word n-grams.
+    word_ids: list[int] | None
+    # For each cached feature group: the number of columns of each token, and all the columns
+    # one token after the other.
+    columns: list[tuple[np.ndarray, np.ndarray]]
 
 
 class LinearScorer:
@@ -105,6 +118,8 @@ class LinearScorer:
                 f"the SVM has {coef.shape[1]} weights but the features give {offset} columns"
             )
         self._identity_matrix: sp.csr_matrix | None = None
+        # The tokens this scorer analyzed itself, while it records them.
+        self._learned: list[str] | None = None
         self._reset()
 
     @staticmethod
@@ -129,6 +144,8 @@ class LinearScorer:
     # The token table
 
     def _reset(self) -> None:
+        if self._learned is not None:
+            self._learned = []
         self._ids = TokenIds(self._add)
         self._word_ids = IntColumn()
         self._caches = [
@@ -145,12 +162,64 @@ class LinearScorer:
             if cache.add(token) != token_id:  # the caches add tokens in the same order
                 raise RuntimeError("the token caches of LinearScorer are out of step")
         self._ids[token] = token_id
+        if self._learned is not None:
+            self._learned.append(token)
         return token_id
 
     def _lookup(self, tokens) -> np.ndarray:
         if len(self._ids) >= self._max_tokens:
             self._reset()
         return np.fromiter(map(self._ids.__getitem__, tokens), dtype=np.int64)
+
+    # -----------------------------------------------------------------------------------------
+    # Sharing the token table with the scorers of other processes
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._ids
+
+    def record(self, on: bool) -> None:
+        """Start (``on``) or stop recording the tokens this scorer analyzes itself, for
+        :meth:`take_learned`. Starting drops what was recorded before."""
+        self._learned = [] if on else None
+
+    def take_learned(self) -> TokenLessons | None:
+        """Return the tokens analyzed since the last call, with what was computed for them,
+        and forget them.
+
+        Returns ``None`` when there are none or the scorer is not recording. Tokens added by
+        :meth:`learn` are not among them.
+        """
+        tokens = self._learned
+        if not tokens:
+            return None
+        self._learned = []
+        ids = [self._ids[token] for token in tokens]
+        word_ids = None
+        if self._word is not None:
+            word_ids = [self._word_ids.values[token_id] for token_id in ids]
+        columns = []
+        for cache in self._caches:
+            parts = [cache.columns(token_id) for token_id in ids]
+            lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+            columns.append((lengths, np.concatenate(parts)))
+        return TokenLessons(tokens, word_ids, columns)
+
+    def learn(self, lessons: TokenLessons) -> None:
+        """Add tokens analyzed by the scorer of another process for the same pipeline (see
+        :meth:`take_learned`). Tokens already known are left as they are."""
+        per_cache = [
+            np.split(values, np.cumsum(lengths)[:-1]) for lengths, values in lessons.columns
+        ]
+        for index, token in enumerate(lessons.tokens):
+            if token in self._ids:
+                continue
+            token_id = len(self._ids)
+            if self._word is not None:
+                self._word_ids.append(lessons.word_ids[index])  # type: ignore[index]
+            for cache, parts in zip(self._caches, per_cache, strict=True):
+                if cache.add_columns(token, parts[index]) != token_id:
+                    raise RuntimeError("the token caches of LinearScorer are out of step")
+            self._ids[token] = token_id
 
     # -----------------------------------------------------------------------------------------
     # Scoring
