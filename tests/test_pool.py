@@ -273,6 +273,11 @@ def _interrupt_after_first_fork():
     if not _signalled:
         _signalled.append(True)
         os.kill(os.getpid(), signal.SIGINT)
+        # Run Python code for a while inside the callback, where a handler that raises would
+        # run if the signal reached another thread of this process.
+        deadline = time.monotonic() + 0.05
+        while time.monotonic() < deadline:
+            pass
 
 
 os.register_at_fork(
@@ -282,18 +287,28 @@ _arm_fork_signal = False
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_fork_is_not_lost():
+@pytest.mark.parametrize("other_thread", [False, True])
+def test_ctrl_c_during_fork_is_not_lost(other_thread):
     # Python runs a signal handler that raises inside an at-fork callback, prints the
-    # exception and drops it. The pool blocks SIGINT while it forks, so the handler runs
-    # after the fork and the interruption reaches the caller.
+    # exception and drops it. The pool defers the signal while it forks, so the handler
+    # runs after the fork and the interruption reaches the caller. With another thread alive,
+    # that thread receives the signal, and Python runs the handler in this one at once.
     global _arm_fork_signal
     before = {child.pid for child in psutil.Process().children()}
+    _signalled.clear()
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait)
+    if other_thread:
+        waiter.start()
     _arm_fork_signal = True
     try:
         with pytest.raises(KeyboardInterrupt):
             list(ordered_map(label_pid, items_of(300), jobs=2))
     finally:
         _arm_fork_signal = False
+        stop.set()
+        if other_thread:
+            waiter.join()
     assert _signalled == [True]
     time.sleep(0.2)
     left = [child for child in psutil.Process().children() if child.pid not in before]

@@ -38,6 +38,7 @@ import multiprocessing.connection
 import pickle
 import signal
 import struct
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ def _start_workers(count: int, task: Task) -> list[_Worker]:
                 daemon=True,
             )
             workers.append(_Worker(process, chunks_in, results_out))
-            with _signals_blocked():
+            with _signals_deferred():
                 process.start()
             chunks_out.close()
             results_in.close()
@@ -168,17 +169,36 @@ def _start_workers(count: int, task: Task) -> list[_Worker]:
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    # A signal that arrives meanwhile stays pending, and its handler runs once the mask is
-    # restored, here in this process.
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+def _signals_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C and SIGTERM while a worker is forked, and handle them afterwards.
+
+    Python drops an exception that a signal handler raises inside an at-fork callback, so an
+    interruption then would be lost. The signals are blocked in this thread, and the forked
+    worker inherits that mask until it has handlers of its own. Another thread of this process
+    can still receive them, and Python then runs the handler here, between any two bytecodes.
+    So during the fork a handler that only records the signal replaces the usual one, and a
+    recorded signal is raised again once the usual handler is back.
+    """
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            # None: a handler set outside Python, which cannot be put back.
+            if signal.getsignal(signum) is not None:
+                previous[signum] = signal.signal(signum, lambda signum, _: caught.append(signum))
+    mask = None
+    if hasattr(signal, "pthread_sigmask"):
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if mask is not None:
+            # A signal left pending by the mask is recorded as it is delivered here.
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def _stop_workers(workers: list[_Worker]) -> None:
