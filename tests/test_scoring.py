@@ -165,3 +165,23 @@ def test_tokens_analyzed_in_worker_reach_parent(models, tweets):
         np.testing.assert_allclose(confidences, expected_confidences, rtol=0, atol=1e-9)
     # The first chunk, the only one with the marker, always goes to the worker.
     assert "qzxmarker" in parent_model.scorer
+
+
+def test_scorer_learning_past_limit_starts_again(models, tweets):
+    model = models[("binary", False)]
+    documents = clean_chunk(tweets, model.options)
+    teacher = LinearScorer(model.pipeline)
+    teacher.record(True)
+    teacher.decision_function(documents[:300])
+    lessons = teacher.take_learned()
+    assert len(lessons.tokens) > 100
+    learner = LinearScorer(model.pipeline, max_tokens=100)
+    learner.learn(lessons)
+    # Only the separator is left, and the scorer still gives the pipeline's values.
+    assert len(learner._ids) == 1
+    np.testing.assert_allclose(
+        learner.decision_function(documents[:50]),
+        model.pipeline.decision_function(documents[:50]),
+        rtol=0,
+        atol=1e-9,
+    )

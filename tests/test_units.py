@@ -305,9 +305,21 @@ def test_learned_units_are_not_cleaned_again_nor_passed_back():
 
 def test_learned_units_count_toward_character_budget():
     cache = UnitCache(cleaned_by_whole_text, limit=10**6, max_characters=100)
-    words = [f"word{index:03d}" for index in range(20)]
-    cache.learn([(word, word) for word in words])
-    assert len(cache) == 20
-    # Past the budget, the next call starts from an empty cache.
+    # Seven-letter words: 14 characters of unit and form each.
+    words = [f"word{index:03d}" for index in range(10)]
+    cache.learn([(word, word) for word in words[:5]])
+    assert len(cache) == 5
+    cache.learn([(word, word) for word in words[5:]])
+    assert len(cache) == 0
     cache.join("fresh")
     assert len(cache) == 1
+
+
+def test_learning_past_limit_empties_cache():
+    cache = UnitCache(cleaned_by_whole_text, limit=10, fixed={"\x00": "\x00"})
+    cache.learn([(f"word{index}", f"word{index}") for index in range(8)])
+    assert len(cache) == 9
+    # Another process's units alone push it past the limit, with no join in between.
+    cache.learn([(f"more{index}", f"more{index}") for index in range(8)])
+    assert len(cache) == 1
+    assert "\x00" in cache

@@ -117,8 +117,8 @@ class _Worker:
     results: multiprocessing.connection.Connection
     # The chunks sent to this worker whose results have not arrived, in the order sent.
     sent: deque[_Entry] = field(default_factory=deque)
-    # What the other processes learned since the last chunk sent to this worker.
-    lessons: list[Any] = field(default_factory=list)
+    # What the other processes learned since the last chunk sent to this worker, pickled.
+    lessons: list[bytes] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,9 +306,12 @@ def _pass_on(
     lessons, entry.lessons = entry.lessons, None
     if source is not None:
         exchange.give(lessons)
-    for worker in workers:
-        if worker is not source:
-            worker.lessons.append(lessons)
+    others = [worker for worker in workers if worker is not source]
+    if others:
+        # Pickled once here, so more workers cost a copy of the bytes each, not a pickling.
+        data = pickle.dumps(lessons, pickle.HIGHEST_PROTOCOL)
+        for worker in others:
+            worker.lessons.append(data)
 
 
 def _earlier_failure(failed: _Entry | None, entry: _Entry | None) -> _Entry | None:

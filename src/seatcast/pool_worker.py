@@ -3,9 +3,10 @@
 A worker reads a chunk, gives the function's exchange what the other processes learned, runs
 the function, and sends back the outcome with what it learned itself. A message is its length
 (8 bytes), then its bytes. A chunk is one message: a pickle of the chunk and of the lessons
-of other processes. An outcome is a first message that starts with the number of raw messages
-that follow, then a pickle of ``(status, value, raw positions, lessons)``. Large bytes items of
-a tuple result travel as the raw messages, outside the pickle.
+of other processes, each of them pickled on its own. An outcome is a first message that starts
+with the number of raw messages that follow, then a pickle of ``(status, value, raw
+positions, lessons)``. Large bytes items of a tuple result travel as the raw messages, outside
+the pickle.
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def result_messages(task: Task, message: bytes) -> list[bytes]:
     """Run ``task`` on the chunk in ``message``, and return the messages that carry the
     outcome.
 
-    ``message`` is a pickle of the chunk and of the lessons of other processes. The first
+    ``message`` is a pickle of the chunk and of the pickled lessons of other processes. The first
     message returned is the number of raw messages that follow, then a pickle of
     ``(status, value, raw, lessons)``. ``raw`` lists the positions in a tuple result of the
     large bytes items left out of the pickle, which are the raw messages, in that order.
@@ -208,7 +209,7 @@ def result_messages(task: Task, message: bytes) -> list[bytes]:
         exchange = task.exchange
         if exchange is not None:
             for lesson in lessons:
-                exchange.give(lesson)
+                exchange.give(pickle.loads(lesson))
         result = task.function(argument, *task.extra)
         raw: list[int] = []
         if type(result) is tuple:

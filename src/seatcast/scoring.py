@@ -144,8 +144,6 @@ class LinearScorer:
     # The token table
 
     def _reset(self) -> None:
-        if self._learned is not None:
-            self._learned = []
         self._ids = TokenIds(self._add)
         self._word_ids = IntColumn()
         self._caches = [
@@ -153,6 +151,9 @@ class LinearScorer:
             for transformer, _ in self._cached
         ]
         self._ids[_SEPARATOR_TOKEN]  # id 0
+        # Every scorer has the separator, so it is not passed on.
+        if self._learned is not None:
+            self._learned = []
 
     def _add(self, token: str) -> int:
         token_id = len(self._ids)
@@ -206,7 +207,11 @@ class LinearScorer:
 
     def learn(self, lessons: TokenLessons) -> None:
         """Add tokens analyzed by the scorer of another process for the same pipeline (see
-        :meth:`take_learned`). Tokens already known are left as they are."""
+        :meth:`take_learned`).
+
+        Tokens already known are left as they are. The token table starts again afterwards
+        when it has reached its size limit.
+        """
         per_cache = [
             np.split(values, np.cumsum(lengths)[:-1]) for lengths, values in lessons.columns
         ]
@@ -220,6 +225,9 @@ class LinearScorer:
                 if cache.add_columns(token, parts[index]) != token_id:
                     raise RuntimeError("the token caches of LinearScorer are out of step")
             self._ids[token] = token_id
+        # A process that seldom scores a chunk itself still learns every token of the others.
+        if len(self._ids) >= self._max_tokens:
+            self._reset()
 
     # -----------------------------------------------------------------------------------------
     # Scoring

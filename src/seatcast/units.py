@@ -53,8 +53,8 @@ class UnitCache(dict):
         Takes a list of distinct units and returns their cleaned forms in the same order:
         strings or bytes, empty when nothing is left.
     limit : int
-        Cleared when it contains more than this many units at the start of a call. One call
-        can add the units of its whole text on top.
+        Cleared when it contains more than this many units at the start of :meth:`join` or
+        after :meth:`learn`. One call can add the units of its whole text on top.
     max_length : int, default=64
         Longer units are cleaned but not kept: most are one-off links.
     max_characters : int, default=6,000,000
@@ -117,10 +117,7 @@ class UnitCache(dict):
         A unit left without tokens adds an empty form; the caller removes what that leaves,
         such as an empty line.
         """
-        if len(self) > self.limit or self._characters > self.max_characters:
-            self.clear()
-            self.update(self._fixed)
-            self._characters = 0
+        self._keep_within_limits()
         units = UNIT_RE.findall(text)
         self._missed = []
         joined = self.joiner.join(map(self.__getitem__, units))
@@ -171,7 +168,8 @@ class UnitCache(dict):
     def learn(self, pairs: Iterable[tuple[str, AnyStr]]) -> None:
         """Add ``(unit, form)`` pairs cleaned by another cache with the same cleaning.
 
-        A unit already in this cache keeps its form, which is the same.
+        A unit already in this cache keeps its form, which is the same. The cache is emptied
+        afterwards when it is over ``limit`` or ``max_characters``.
         """
         characters = 0
         for unit, form in pairs:
@@ -179,6 +177,14 @@ class UnitCache(dict):
                 self[unit] = form
                 characters += len(unit) + len(form)
         self._characters += characters
+        # A process that seldom cleans a chunk itself still learns every unit of the others.
+        self._keep_within_limits()
+
+    def _keep_within_limits(self) -> None:
+        if len(self) > self.limit or self._characters > self.max_characters:
+            self.clear()
+            self.update(self._fixed)
+            self._characters = 0
 
 
 _local = threading.local()
